@@ -1,0 +1,63 @@
+package dev.resilientdb.autoconfigure;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariDataSource;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.boot.jdbc.DataSourceUnwrapper;
+import org.springframework.context.EnvironmentAware;
+import org.springframework.core.Ordered;
+import org.springframework.core.env.Environment;
+
+/**
+ * Applies {@link HikariPoolSettings} to every HikariCP {@link DataSource} bean once Spring Boot has
+ * bound {@code spring.datasource.hikari.*} to it, and before the pool starts.
+ */
+class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentAware, Ordered {
+
+    private static final Log logger = LogFactory.getLog(HikariPoolSettingsPostProcessor.class);
+
+    private final ObjectProvider<ResilientDbProperties> properties;
+
+    private Environment environment;
+
+    HikariPoolSettingsPostProcessor(ObjectProvider<ResilientDbProperties> properties) {
+        this.properties = properties;
+    }
+
+    @Override
+    public void setEnvironment(Environment environment) {
+        this.environment = environment;
+    }
+
+    @Override
+    public Object postProcessAfterInitialization(Object bean, String beanName) {
+        if (bean instanceof DataSource dataSource) {
+            HikariDataSource hikari = DataSourceUnwrapper.unwrap(dataSource, HikariDataSource.class);
+            if (hikari == null) {
+                logger.warn("resilient-db: DataSource bean '" + beanName + "' is a " + bean.getClass().getName()
+                        + ", not HikariCP: resilient.db.pool.* and resilient.db.driver.* are not applied to it");
+            }
+            else if (hikari.getHikariPoolMXBean() != null) {
+                logger.warn("resilient-db: the HikariCP pool of DataSource bean '" + beanName + "' was started before "
+                        + "resilient-db could configure it: resilient.db.pool.* and resilient.db.driver.* are not applied to it");
+            }
+            else {
+                String summary = new HikariPoolSettings(this.properties.getObject(), this.environment).applyTo(hikari);
+                logger.info("resilient-db: pool '" + hikari.getPoolName() + "' of DataSource bean '" + beanName + "': " + summary);
+            }
+        }
+        return bean;
+    }
+
+    /** Runs after Spring Boot's own DataSource post-processors, on the bound configuration. */
+    @Override
+    public int getOrder() {
+        return Ordered.LOWEST_PRECEDENCE - 10;
+    }
+
+}

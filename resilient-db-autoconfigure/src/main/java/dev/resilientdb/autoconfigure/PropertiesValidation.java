@@ -1,0 +1,128 @@
+package dev.resilientdb.autoconfigure;
+
+import java.time.Duration;
+
+import org.springframework.validation.Errors;
+
+/**
+ * The checks behind {@link ResilientDbProperties#validate}: the limits HikariCP and the PostgreSQL
+ * driver enforce (or silently "correct"), and the relations between settings. Every rejection
+ * carries, as its only argument, the fix to suggest to the user.
+ */
+final class PropertiesValidation {
+
+    /** HikariCP raises anything below this to its default; fail instead of guessing. */
+    static final Duration HIKARI_MINIMUM_TIMEOUT = Duration.ofMillis(250);
+
+    static final Duration HIKARI_MINIMUM_IDLE_TIMEOUT = Duration.ofSeconds(10);
+
+    static final Duration HIKARI_MINIMUM_LIFETIME = Duration.ofSeconds(30);
+
+    static final Duration HIKARI_MINIMUM_KEEPALIVE = Duration.ofSeconds(30);
+
+    static final Duration HIKARI_MINIMUM_LEAK_DETECTION = Duration.ofSeconds(2);
+
+    private PropertiesValidation() {
+    }
+
+    static void validate(ResilientDbProperties properties, Errors errors) {
+        validatePool(properties.getPool(), errors);
+        validateDriver(properties.getDriver(), errors);
+    }
+
+    private static void validatePool(ResilientDbProperties.Pool pool, Errors errors) {
+        if (pool.getMaxSize() < 1) {
+            reject(errors, "pool.maxSize", "must be at least 1",
+                    "Set it to the number of connections the application needs at once, for example 10.");
+        }
+        Integer minIdle = pool.getMinIdle();
+        if (minIdle != null && minIdle < 0) {
+            reject(errors, "pool.minIdle", "must not be negative",
+                    "Set it between 0 and resilient.db.pool.max-size, or remove it for a fixed-size pool.");
+        }
+        else if (minIdle != null && minIdle > pool.getMaxSize()) {
+            reject(errors, "pool.minIdle", "must not exceed resilient.db.pool.max-size (" + pool.getMaxSize() + ")",
+                    "Lower it to at most " + pool.getMaxSize() + ", raise resilient.db.pool.max-size, or remove it.");
+        }
+        atLeast(errors, "pool.connectionTimeout", pool.getConnectionTimeout(), HIKARI_MINIMUM_TIMEOUT);
+        if (atLeast(errors, "pool.validationTimeout", pool.getValidationTimeout(), HIKARI_MINIMUM_TIMEOUT)
+                && pool.getConnectionTimeout() != null
+                && pool.getValidationTimeout().compareTo(pool.getConnectionTimeout()) >= 0) {
+            reject(errors, "pool.validationTimeout", "must be shorter than resilient.db.pool.connection-timeout ("
+                    + pool.getConnectionTimeout().toMillis() + "ms)",
+                    "Lower it below resilient.db.pool.connection-timeout, for example to 1s.");
+        }
+        zeroOrAtLeast(errors, "pool.idleTimeout", pool.getIdleTimeout(), HIKARI_MINIMUM_IDLE_TIMEOUT);
+        zeroOrAtLeast(errors, "pool.maxLifetime", pool.getMaxLifetime(), HIKARI_MINIMUM_LIFETIME);
+        if (zeroOrAtLeast(errors, "pool.keepaliveTime", pool.getKeepaliveTime(), HIKARI_MINIMUM_KEEPALIVE)
+                && isPositive(pool.getKeepaliveTime()) && isPositive(pool.getMaxLifetime())
+                && pool.getKeepaliveTime().compareTo(pool.getMaxLifetime()) >= 0) {
+            reject(errors, "pool.keepaliveTime", "must be shorter than resilient.db.pool.max-lifetime ("
+                    + pool.getMaxLifetime().toSeconds() + "s)",
+                    "Lower it below resilient.db.pool.max-lifetime, for example to 30s, or set it to 0 to turn keepalive off.");
+        }
+        zeroOrAtLeast(errors, "pool.leakDetectionThreshold", pool.getLeakDetectionThreshold(), HIKARI_MINIMUM_LEAK_DETECTION);
+        notNull(errors, "pool.initializationFailTimeout", pool.getInitializationFailTimeout());
+    }
+
+    private static void validateDriver(ResilientDbProperties.Driver driver, Errors errors) {
+        zeroOrAtLeast(errors, "driver.connectTimeout", driver.getConnectTimeout(), Duration.ofSeconds(1));
+        boolean socketValid = zeroOrAtLeast(errors, "driver.socketTimeout", driver.getSocketTimeout(), Duration.ofSeconds(1));
+        boolean statementValid = zeroOrAtLeast(errors, "driver.statementTimeout", driver.getStatementTimeout(), Duration.ofMillis(1));
+        if (socketValid && statementValid && isPositive(driver.getSocketTimeout())) {
+            boolean statementUnbounded = !isPositive(driver.getStatementTimeout());
+            if (statementUnbounded || driver.getSocketTimeout().compareTo(driver.getStatementTimeout()) <= 0) {
+                String statement = statementUnbounded ? "0 (off)" : driver.getStatementTimeout().toMillis() + "ms";
+                reject(errors, "driver.socketTimeout", "must be longer than resilient.db.driver.statement-timeout ("
+                        + statement + "), or the driver drops the connection before the server can cancel the statement",
+                        "Raise it above resilient.db.driver.statement-timeout (for example statement-timeout + 15s), "
+                                + "or set resilient.db.driver.statement-timeout so that the server cancels first.");
+            }
+        }
+    }
+
+    private static boolean atLeast(Errors errors, String field, Duration value, Duration minimum) {
+        if (!notNull(errors, field, value)) {
+            return false;
+        }
+        if (value.compareTo(minimum) < 0) {
+            reject(errors, field, "must be at least " + format(minimum),
+                    "Set it to " + format(minimum) + " or more.");
+            return false;
+        }
+        return true;
+    }
+
+    private static boolean zeroOrAtLeast(Errors errors, String field, Duration value, Duration minimum) {
+        if (!notNull(errors, field, value)) {
+            return false;
+        }
+        if (value.isNegative() || (!value.isZero() && value.compareTo(minimum) < 0)) {
+            reject(errors, field, "must be 0 (off) or at least " + format(minimum),
+                    "Set it to 0 to turn it off, or to " + format(minimum) + " or more.");
+            return false;
+        }
+        return true;
+    }
+
+    private static boolean notNull(Errors errors, String field, Duration value) {
+        if (value == null) {
+            reject(errors, field, "must not be empty", "Set a duration such as 500ms, 2s or 1m, or remove the property to use the default.");
+            return false;
+        }
+        return true;
+    }
+
+    private static boolean isPositive(Duration value) {
+        return value != null && !value.isNegative() && !value.isZero();
+    }
+
+    private static String format(Duration duration) {
+        return (duration.toMillis() % 1000 == 0) ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
+    }
+
+    private static void reject(Errors errors, String field, String problem, String fix) {
+        errors.rejectValue(field, "resilientdb.invalid", new Object[] { fix }, problem);
+    }
+
+}

@@ -1,0 +1,37 @@
+package dev.resilientdb.autoconfigure;
+
+import com.zaxxer.hikari.HikariDataSource;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Auto-configuration of the connection pool: production settings for HikariCP and the PostgreSQL
+ * driver from {@code resilient.db.*}. {@code resilient.db.enabled=false} turns off resilient-db as
+ * a whole.
+ */
+@AutoConfiguration(after = DataSourceAutoConfiguration.class)
+@ConditionalOnClass(name = "javax.sql.DataSource")
+@ConditionalOnBooleanProperty(name = ResilientDbProperties.PREFIX + ".enabled", matchIfMissing = true)
+@EnableConfigurationProperties(ResilientDbProperties.class)
+public class ResilientDbAutoConfiguration {
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(HikariDataSource.class)
+    static class HikariPoolConfiguration {
+
+        @Bean
+        static HikariPoolSettingsPostProcessor resilientDbHikariPoolSettingsPostProcessor(
+                ObjectProvider<ResilientDbProperties> properties) {
+            return new HikariPoolSettingsPostProcessor(properties);
+        }
+
+    }
+
+}

@@ -1,0 +1,270 @@
+package dev.resilientdb.autoconfigure;
+
+import java.time.Duration;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.Errors;
+import org.springframework.validation.Validator;
+
+/**
+ * Configuration properties for resilient-db, bound from {@code resilient.db.*}.
+ * <p>
+ * The class validates itself (Spring's {@link Validator}) so that no Bean Validation provider has
+ * to be on the application's classpath; {@code InvalidResilientDbPropertiesFailureAnalyzer} turns a
+ * rejected value into a start-up message that names the property and the fix.
+ */
+@ConfigurationProperties(ResilientDbProperties.PREFIX)
+public class ResilientDbProperties implements Validator {
+
+    public static final String PREFIX = "resilient.db";
+
+    /**
+     * Whether resilient-db is enabled; false leaves the application with Spring Boot's defaults.
+     */
+    private boolean enabled = true;
+
+    private final Pool pool = new Pool();
+
+    private final Driver driver = new Driver();
+
+    public boolean isEnabled() {
+        return this.enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    public Pool getPool() {
+        return this.pool;
+    }
+
+    public Driver getDriver() {
+        return this.driver;
+    }
+
+    @Override
+    public boolean supports(Class<?> type) {
+        return ResilientDbProperties.class.isAssignableFrom(type);
+    }
+
+    @Override
+    public void validate(Object target, Errors errors) {
+        PropertiesValidation.validate((ResilientDbProperties) target, errors);
+    }
+
+    /**
+     * HikariCP pool sizing and timeouts.
+     */
+    public static class Pool {
+
+        /**
+         * Maximum number of connections in the pool, in use and idle together.
+         */
+        private int maxSize = 10;
+
+        /**
+         * Minimum number of idle connections the pool keeps; unset means the same as max-size (a fixed-size pool).
+         */
+        private Integer minIdle;
+
+        /**
+         * Maximum time to wait for a connection from the pool before the call fails.
+         */
+        private Duration connectionTimeout = Duration.ofSeconds(2);
+
+        /**
+         * Maximum time a connection may sit idle before it is retired; applies only when min-idle is below max-size.
+         */
+        private Duration idleTimeout = Duration.ofMinutes(10);
+
+        /**
+         * Maximum lifetime of a connection in the pool; keep it below any limit imposed by the database or network.
+         */
+        private Duration maxLifetime = Duration.ofMinutes(30);
+
+        /**
+         * How often an idle connection is tested, so that a dead connection is found before a caller gets it.
+         */
+        private Duration keepaliveTime = Duration.ofSeconds(30);
+
+        /**
+         * Maximum time the pool waits for a connection to prove it is alive.
+         */
+        private Duration validationTimeout = Duration.ofSeconds(1);
+
+        /**
+         * Time a connection may be out of the pool before a possible leak is logged; 0 turns detection off.
+         */
+        private Duration leakDetectionThreshold = Duration.ZERO;
+
+        /**
+         * Time the pool tries to open its first connection before start-up fails; 0 starts without failing, a negative value skips the attempt.
+         */
+        private Duration initializationFailTimeout = Duration.ofMillis(1);
+
+        /**
+         * Name of the pool in logs, metrics and JMX; unset keeps Spring Boot's or HikariCP's name.
+         */
+        private String name;
+
+        public int getMaxSize() {
+            return this.maxSize;
+        }
+
+        public void setMaxSize(int maxSize) {
+            this.maxSize = maxSize;
+        }
+
+        public Integer getMinIdle() {
+            return this.minIdle;
+        }
+
+        public void setMinIdle(Integer minIdle) {
+            this.minIdle = minIdle;
+        }
+
+        public Duration getConnectionTimeout() {
+            return this.connectionTimeout;
+        }
+
+        public void setConnectionTimeout(Duration connectionTimeout) {
+            this.connectionTimeout = connectionTimeout;
+        }
+
+        public Duration getIdleTimeout() {
+            return this.idleTimeout;
+        }
+
+        public void setIdleTimeout(Duration idleTimeout) {
+            this.idleTimeout = idleTimeout;
+        }
+
+        public Duration getMaxLifetime() {
+            return this.maxLifetime;
+        }
+
+        public void setMaxLifetime(Duration maxLifetime) {
+            this.maxLifetime = maxLifetime;
+        }
+
+        public Duration getKeepaliveTime() {
+            return this.keepaliveTime;
+        }
+
+        public void setKeepaliveTime(Duration keepaliveTime) {
+            this.keepaliveTime = keepaliveTime;
+        }
+
+        public Duration getValidationTimeout() {
+            return this.validationTimeout;
+        }
+
+        public void setValidationTimeout(Duration validationTimeout) {
+            this.validationTimeout = validationTimeout;
+        }
+
+        public Duration getLeakDetectionThreshold() {
+            return this.leakDetectionThreshold;
+        }
+
+        public void setLeakDetectionThreshold(Duration leakDetectionThreshold) {
+            this.leakDetectionThreshold = leakDetectionThreshold;
+        }
+
+        public Duration getInitializationFailTimeout() {
+            return this.initializationFailTimeout;
+        }
+
+        public void setInitializationFailTimeout(Duration initializationFailTimeout) {
+            this.initializationFailTimeout = initializationFailTimeout;
+        }
+
+        public String getName() {
+            return this.name;
+        }
+
+        public void setName(String name) {
+            this.name = name;
+        }
+
+        /** The minimum idle count in effect: the configured one, or max-size when unset. */
+        public int effectiveMinIdle() {
+            return (this.minIdle != null) ? this.minIdle : this.maxSize;
+        }
+
+    }
+
+    /**
+     * PostgreSQL JDBC driver and server-side session settings, applied to every pooled connection.
+     */
+    public static class Driver {
+
+        /**
+         * Maximum time to open a TCP connection and log in to the server.
+         */
+        private Duration connectTimeout = Duration.ofSeconds(5);
+
+        /**
+         * Maximum time the driver waits for the server to answer on an open connection; 0 waits forever. Must exceed statement-timeout.
+         */
+        private Duration socketTimeout = Duration.ofSeconds(45);
+
+        /**
+         * Maximum run time of one statement, enforced by the server (it cancels with SQLSTATE 57014); 0 turns it off.
+         */
+        private Duration statementTimeout = Duration.ofSeconds(30);
+
+        /**
+         * Whether TCP keepalive probes are sent, so the operating system notices a peer that vanished.
+         */
+        private boolean tcpKeepAlive = true;
+
+        /**
+         * Name the connections report in pg_stat_activity; unset uses spring.application.name, or "resilient-db".
+         */
+        private String applicationName;
+
+        public Duration getConnectTimeout() {
+            return this.connectTimeout;
+        }
+
+        public void setConnectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+        }
+
+        public Duration getSocketTimeout() {
+            return this.socketTimeout;
+        }
+
+        public void setSocketTimeout(Duration socketTimeout) {
+            this.socketTimeout = socketTimeout;
+        }
+
+        public Duration getStatementTimeout() {
+            return this.statementTimeout;
+        }
+
+        public void setStatementTimeout(Duration statementTimeout) {
+            this.statementTimeout = statementTimeout;
+        }
+
+        public boolean isTcpKeepAlive() {
+            return this.tcpKeepAlive;
+        }
+
+        public void setTcpKeepAlive(boolean tcpKeepAlive) {
+            this.tcpKeepAlive = tcpKeepAlive;
+        }
+
+        public String getApplicationName() {
+            return this.applicationName;
+        }
+
+        public void setApplicationName(String applicationName) {
+            this.applicationName = applicationName;
+        }
+
+    }
+
+}

@@ -1,0 +1,180 @@
+package dev.resilientdb.test;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * A real PostgreSQL server that a test controls: connection details for an application role, a
+ * superuser for admin SQL, and real faults (stop, start, restart, hard kill, hang).
+ * <p>
+ * The application role is {@value #APP_USER} with password {@value #APP_PASSWORD}, owner of the
+ * database {@value #APP_DATABASE}; it is not a superuser, so {@code max_connections} exhaustion
+ * leaves the reserved superuser slots free for the test's admin connection.
+ */
+public abstract class PostgresServer implements AutoCloseable {
+
+    public static final String APP_USER = "app";
+
+    public static final String APP_PASSWORD = "app-secret";
+
+    public static final String APP_DATABASE = "app";
+
+    private final int port;
+
+    protected PostgresServer(int port) {
+        this.port = port;
+    }
+
+    /** Port the server listens on; it stays the same across stop, start and kill. */
+    public int port() {
+        return this.port;
+    }
+
+    /** JDBC URL of the application database. */
+    public String jdbcUrl() {
+        return "jdbc:postgresql://localhost:" + this.port + "/" + APP_DATABASE;
+    }
+
+    public String username() {
+        return APP_USER;
+    }
+
+    public String password() {
+        return APP_PASSWORD;
+    }
+
+    /** Which implementation runs the server, for the one line each test run prints. */
+    public abstract String description();
+
+    protected abstract String superuserName();
+
+    protected abstract String superuserPassword();
+
+    /** Stops the server cleanly (fast shutdown: sessions are terminated with 57P01). */
+    public abstract void stop();
+
+    /** Starts the stopped or killed server again on the same port and data. */
+    public abstract void start();
+
+    /** Kills the server hard, as a crash would: no shutdown, sessions see their sockets close. */
+    public abstract void kill();
+
+    /** Freezes every server process (SIGSTOP), as a hung server or a stalled network would. */
+    public abstract void pause();
+
+    /** Lets a paused server run again. */
+    public abstract void resume();
+
+    public void restart() {
+        stop();
+        start();
+    }
+
+    /** A new superuser connection to the application database; the caller closes it. */
+    public Connection superuserConnection() throws SQLException {
+        return superuserConnection(APP_DATABASE);
+    }
+
+    private Connection superuserConnection(String database) throws SQLException {
+        Properties properties = new Properties();
+        properties.setProperty("user", superuserName());
+        properties.setProperty("password", superuserPassword());
+        properties.setProperty("ApplicationName", "resilient-db-test-admin");
+        properties.setProperty("connectTimeout", "5");
+        return DriverManager.getConnection("jdbc:postgresql://localhost:" + this.port + "/" + database, properties);
+    }
+
+    /** A new connection as the application role; the caller closes it. */
+    public Connection appConnection() throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(), APP_USER, APP_PASSWORD);
+    }
+
+    /** Runs admin SQL as superuser. */
+    public void execute(String sql) {
+        try (Connection connection = superuserConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        }
+        catch (SQLException ex) {
+            throw new IllegalStateException("Admin SQL failed: " + sql, ex);
+        }
+    }
+
+    /** Runs an admin query as superuser and returns the first column of every row as text. */
+    public List<String> queryColumn(String sql) {
+        try (Connection connection = superuserConnection();
+                Statement statement = connection.createStatement();
+                ResultSet resultSet = statement.executeQuery(sql)) {
+            List<String> values = new ArrayList<>();
+            while (resultSet.next()) {
+                values.add(resultSet.getString(1));
+            }
+            return values;
+        }
+        catch (SQLException ex) {
+            throw new IllegalStateException("Admin query failed: " + sql, ex);
+        }
+    }
+
+    public long queryLong(String sql) {
+        return Long.parseLong(queryColumn(sql).get(0));
+    }
+
+    /** Backend pids of the sessions whose {@code application_name} is the given one. */
+    public List<Integer> backendPids(String applicationName) {
+        return queryColumn("SELECT pid FROM pg_stat_activity WHERE application_name = '" + applicationName + "'")
+            .stream().map(Integer::valueOf).toList();
+    }
+
+    /** Terminates every session with the given {@code application_name}; returns how many. */
+    public int terminateBackends(String applicationName) {
+        return queryColumn("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '"
+                + applicationName + "' AND pid <> pg_backend_pid()").size();
+    }
+
+    /** Waits until the server accepts connections again. */
+    protected void awaitReady(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        SQLException last = null;
+        while (System.nanoTime() < deadline) {
+            try (Connection connection = superuserConnection("postgres")) {
+                return;
+            }
+            catch (SQLException ex) {
+                last = ex;
+                sleep(Duration.ofMillis(100));
+            }
+        }
+        throw new IllegalStateException("PostgreSQL did not accept connections within " + timeout, last);
+    }
+
+    /** Creates the application role and database on a freshly initialised server. */
+    protected void createApplicationRole() {
+        try (Connection connection = superuserConnection("postgres"); Statement statement = connection.createStatement()) {
+            statement.execute("CREATE ROLE " + APP_USER + " LOGIN PASSWORD '" + APP_PASSWORD + "'");
+            statement.execute("CREATE DATABASE " + APP_DATABASE + " OWNER " + APP_USER);
+        }
+        catch (SQLException ex) {
+            throw new IllegalStateException("Could not create the application role", ex);
+        }
+    }
+
+    protected static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    @Override
+    public abstract void close();
+}

@@ -1,0 +1,99 @@
+package dev.resilientdb.test;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * The harness itself: its faults are real, so that the tests built on it prove something.
+ */
+class PostgresServerTests {
+
+    private static PostgresServer server;
+
+    @BeforeAll
+    static void startServer() {
+        server = PostgresServers.startDedicated();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @Test
+    void applicationRoleConnectsWithItsPasswordAndNotWithAWrongOne() throws SQLException {
+        try (Connection connection = server.appConnection()) {
+            assertThat(connection.isValid(1)).isTrue();
+        }
+        assertThatExceptionOfType(SQLException.class)
+            .isThrownBy(() -> java.sql.DriverManager.getConnection(server.jdbcUrl(), PostgresServer.APP_USER, "wrong"))
+            .satisfies(ex -> assertThat(ex.getSQLState()).isEqualTo("28P01"));
+    }
+
+    @Test
+    void terminatedBackendIsGoneFromPgStatActivity() throws SQLException {
+        try (Connection connection = server.appConnection()) {
+            connection.setClientInfo("ApplicationName", "harness-terminate");
+            assertThat(server.backendPids("harness-terminate")).hasSize(1);
+            assertThat(server.terminateBackends("harness-terminate")).isEqualTo(1);
+            assertThatExceptionOfType(SQLException.class).isThrownBy(() -> selectOne(connection))
+                .satisfies(ex -> assertThat(ex.getSQLState()).startsWith("57P01".substring(0, 2)));
+        }
+    }
+
+    @Test
+    void restartedServerKeepsPortAndData() throws SQLException {
+        server.execute("CREATE TABLE IF NOT EXISTS harness_restart (id int)");
+        server.execute("INSERT INTO harness_restart VALUES (1)");
+        try (Connection connection = server.appConnection()) {
+            server.restart();
+            assertThatExceptionOfType(SQLException.class).isThrownBy(() -> selectOne(connection))
+                .satisfies(ex -> assertThat(ex.getSQLState()).matches("08.*|57P01"));
+        }
+        assertThat(server.queryLong("SELECT count(*) FROM harness_restart")).isEqualTo(1);
+    }
+
+    @Test
+    void killedServerRefusesConnectionsUntilStartedAgain() throws SQLException {
+        server.kill();
+        assertThatExceptionOfType(SQLException.class).isThrownBy(server::appConnection)
+            .satisfies(ex -> assertThat(ex.getSQLState()).startsWith("08"));
+        server.start();
+        try (Connection connection = server.appConnection()) {
+            selectOne(connection);
+        }
+    }
+
+    @Test
+    void pausedServerDoesNotAnswerUntilResumed() throws Exception {
+        try (Connection connection = server.appConnection()) {
+            connection.setNetworkTimeout(Runnable::run, 1000);
+            server.pause();
+            try {
+                assertThatExceptionOfType(SQLException.class).isThrownBy(() -> selectOne(connection))
+                    .satisfies(ex -> assertThat(ex.getSQLState()).startsWith("08"));
+            }
+            finally {
+                server.resume();
+            }
+        }
+        try (Connection connection = server.appConnection()) {
+            selectOne(connection);
+        }
+    }
+
+    private static void selectOne(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("SELECT 1");
+        }
+    }
+
+}
