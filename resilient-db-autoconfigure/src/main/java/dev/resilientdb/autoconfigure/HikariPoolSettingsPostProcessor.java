@@ -48,7 +48,8 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
             }
             else {
                 String summary = new HikariPoolSettings(this.properties.getObject(), this.environment).applyTo(hikari);
-                logger.info("resilient-db: pool '" + hikari.getPoolName() + "' of DataSource bean '" + beanName + "': " + summary);
+                String pool = (hikari.getPoolName() != null) ? "pool '" + hikari.getPoolName() + "'" : "pool";
+                logger.info("resilient-db: " + pool + " of DataSource bean '" + beanName + "': " + summary);
             }
         }
         return bean;

@@ -47,8 +47,8 @@ class InvalidResilientDbPropertiesFailureAnalyzer extends AbstractFailureAnalyze
         for (ObjectError error : validation.getValidationErrors()) {
             if (error instanceof FieldError fieldError) {
                 String property = ResilientDbProperties.PREFIX + "." + dashed(fieldError.getField());
-                problems.add(String.format("  %s = %s%s: %s", property, fieldError.getRejectedValue(),
-                        origin(validation, property), fieldError.getDefaultMessage()));
+                problems.add(String.format("  %s = %s: %s", property, valueAndOrigin(validation, property, fieldError),
+                        fieldError.getDefaultMessage()));
                 fixes.add(String.format("  %s: %s", property, fix(error)));
             }
             else {
@@ -71,15 +71,20 @@ class InvalidResilientDbPropertiesFailureAnalyzer extends AbstractFailureAnalyze
                 String.format("Change %s to %s.", cause.getName(), example(cause.getTarget().getType(), expected)), cause);
     }
 
-    private static String origin(BindValidationException validation, String property) {
+    /** The value as the user wrote it and where, or the default that a related setting made invalid. */
+    private static String valueAndOrigin(BindValidationException validation, String property, FieldError error) {
         ConfigurationPropertyName name = ConfigurationPropertyName.of(property);
         for (ConfigurationProperty bound : validation.getValidationErrors().getBoundProperties()) {
             if (bound.getName().equals(name)) {
                 Origin origin = bound.getOrigin();
-                return (origin != null) ? " (from " + origin + ")" : "";
+                return bound.getValue() + ((origin != null) ? " (from " + origin + ")" : "");
             }
         }
-        return "";
+        Object value = error.getRejectedValue();
+        if (value instanceof Duration duration) {
+            value = (duration.toMillis() % 1000 == 0) ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
+        }
+        return value + " (default)";
     }
 
     private static String fix(ObjectError error) {

@@ -1,0 +1,148 @@
+package dev.resilientdb.autoconfigure;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
+import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Configuration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
+
+/**
+ * Every rejected {@code resilient.db.*} value fails start-up with a message that names the property
+ * and the fix.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class InvalidResilientDbPropertiesFailureAnalyzerTests {
+
+    private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, ResilientDbAutoConfiguration.class))
+        .withPropertyValues("spring.datasource.url=jdbc:postgresql://localhost:5432/app");
+
+    private final InvalidResilientDbPropertiesFailureAnalyzer analyzer = new InvalidResilientDbPropertiesFailureAnalyzer();
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            resilient.db.pool.max-size                 | 0      | must be at least 1                          | for example 10
+            resilient.db.pool.max-size                 | -3     | must be at least 1                          | for example 10
+            resilient.db.pool.min-idle                 | -1     | must not be negative                        | between 0 and resilient.db.pool.max-size
+            resilient.db.pool.min-idle                 | 11     | must not exceed resilient.db.pool.max-size  | Lower it to at most 10
+            resilient.db.pool.connection-timeout       | 100ms  | must be at least 250ms                      | Set it to 250ms or more
+            resilient.db.pool.validation-timeout       | 10ms   | must be at least 250ms                      | Set it to 250ms or more
+            resilient.db.pool.validation-timeout       | 2s     | must be shorter than resilient.db.pool.connection-timeout | Lower it below
+            resilient.db.pool.idle-timeout             | 5s     | must be 0 (off) or at least 10s             | Set it to 0
+            resilient.db.pool.max-lifetime             | 10s    | must be 0 (off) or at least 30s             | Set it to 0
+            resilient.db.pool.keepalive-time           | 5s     | must be 0 (off) or at least 30s             | Set it to 0
+            resilient.db.pool.keepalive-time           | 40m    | must be shorter than resilient.db.pool.max-lifetime | Lower it below
+            resilient.db.pool.leak-detection-threshold | 1s     | must be 0 (off) or at least 2s              | Set it to 0
+            resilient.db.pool.connection-timeout       | -1s    | must be at least 250ms                      | Set it to 250ms or more
+            resilient.db.driver.connect-timeout        | -5s    | must be 0 (off) or at least 1s              | Set it to 0
+            resilient.db.driver.socket-timeout         | 10s    | must be longer than resilient.db.driver.statement-timeout | Raise it above
+            resilient.db.driver.statement-timeout      | -1s    | must be 0 (off) or at least 1ms             | Set it to 0
+            """)
+    void invalidValueFailsWithPropertyProblemAndFix(String property, String value, String problem, String fix) {
+        this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {
+            assertThat(context).hasFailed();
+            FailureAnalysis analysis = this.analyzer.analyze(context.getStartupFailure());
+            assertThat(analysis).isNotNull();
+            assertThat(analysis.getDescription()).contains(property + " = " + value + " (from ").contains(problem);
+            assertThat(analysis.getAction()).contains(property).contains(fix);
+        });
+    }
+
+    @Test
+    void socketTimeoutWithStatementTimeoutOffIsRejected() {
+        this.contextRunner.withPropertyValues("resilient.db.driver.statement-timeout=0").run(context -> {
+            FailureAnalysis analysis = this.analyzer.analyze(context.getStartupFailure());
+            assertThat(analysis.getDescription()).contains("resilient.db.driver.socket-timeout = 45s (default)")
+                .contains("must be longer than resilient.db.driver.statement-timeout (0 (off))");
+        });
+    }
+
+    @Test
+    void everyInvalidPropertyIsReportedAtOnce() {
+        this.contextRunner.withPropertyValues("resilient.db.pool.max-size=0", "resilient.db.pool.connection-timeout=1ms")
+            .run(context -> {
+                FailureAnalysis analysis = this.analyzer.analyze(context.getStartupFailure());
+                assertThat(analysis.getDescription()).contains("resilient.db.pool.max-size = 0",
+                        "resilient.db.pool.connection-timeout = 1ms");
+            });
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            resilient.db.pool.connection-timeout | two seconds | a duration    | such as 500ms, 2s or 1m
+            resilient.db.pool.max-size           | ten         | a whole number | a whole number
+            resilient.db.driver.tcp-keep-alive   | maybe       | true or false | true or false
+            """)
+    void unreadableValueFailsWithTheExpectedFormat(String property, String value, String expected, String fix) {
+        this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {
+            assertThat(context).hasFailed();
+            FailureAnalysis analysis = this.analyzer.analyze(context.getStartupFailure());
+            assertThat(analysis.getDescription()).contains(property + " = '" + value + "'")
+                .contains("cannot be read as " + expected);
+            assertThat(analysis.getAction()).contains("Change " + property).contains(fix);
+        });
+    }
+
+    @Test
+    void otherPropertiesAreLeftToSpringBootsAnalyzers() {
+        new ApplicationContextRunner().withUserConfiguration(OtherPropertiesConfiguration.class)
+            .withPropertyValues("other.size=ten")
+            .run(context -> {
+                assertThat(context).hasFailed();
+                assertThat(this.analyzer.analyze(context.getStartupFailure())).isNull();
+            });
+    }
+
+    @Test
+    void applicationStartupReportShowsTheAnalysis(CapturedOutput output) {
+        SpringApplicationBuilder application = new SpringApplicationBuilder(StarterApplication.class)
+            .web(WebApplicationType.NONE)
+            .properties("spring.datasource.url=jdbc:postgresql://localhost:5432/app", "resilient.db.pool.max-size=0");
+        assertThatException().isThrownBy(application::run);
+        assertThat(output).contains("APPLICATION FAILED TO START", "resilient.db.pool.max-size = 0", "must be at least 1",
+                "Set it to the number of connections the application needs at once");
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ImportAutoConfiguration({ DataSourceAutoConfiguration.class, ResilientDbAutoConfiguration.class })
+    static class StarterApplication {
+
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(OtherProperties.class)
+    static class OtherPropertiesConfiguration {
+
+    }
+
+    @ConfigurationProperties("other")
+    static class OtherProperties {
+
+        private int size;
+
+        public int getSize() {
+            return this.size;
+        }
+
+        public void setSize(int size) {
+            this.size = size;
+        }
+
+    }
+
+}
