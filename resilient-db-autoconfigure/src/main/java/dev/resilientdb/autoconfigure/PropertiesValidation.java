@@ -28,6 +28,53 @@ final class PropertiesValidation {
     static void validate(ResilientDbProperties properties, Errors errors) {
         validatePool(properties.getPool(), errors);
         validateDriver(properties.getDriver(), errors);
+        validateRetry(properties.getRetry(), errors);
+    }
+
+    private static void validateRetry(ResilientDbProperties.Retry retry, Errors errors) {
+        if (retry.getMaxAttempts() < 1) {
+            reject(errors, "retry.maxAttempts", "must be at least 1",
+                    "Set it to 1 for no retries, or to the number of attempts to allow, for example 10.");
+        }
+        boolean initialValid = positive(errors, "retry.initialInterval", retry.getInitialInterval(), "100ms");
+        boolean maxValid = positive(errors, "retry.maxInterval", retry.getMaxInterval(), "2s");
+        if (initialValid && maxValid && retry.getMaxInterval().compareTo(retry.getInitialInterval()) < 0) {
+            reject(errors, "retry.maxInterval", "must not be shorter than resilient.db.retry.initial-interval ("
+                    + format(retry.getInitialInterval()) + ")",
+                    "Raise it to at least resilient.db.retry.initial-interval, or lower that.");
+        }
+        if (retry.getMultiplier() < 1.0) {
+            reject(errors, "retry.multiplier", "must be at least 1.0",
+                    "Set it to 1.0 for a fixed back-off, or above 1.0 (for example 2.0) for a growing one.");
+        }
+        if (retry.getJitter() < 0.0 || retry.getJitter() > 1.0) {
+            reject(errors, "retry.jitter", "must be between 0.0 and 1.0",
+                    "Set it to a fraction such as 0.5 (back-offs vary by up to 50%), or 0 for none.");
+        }
+        positive(errors, "retry.deadline", retry.getDeadline(), "10s");
+        validateSqlStates(errors, "retry.retryableSqlStates", retry.getRetryableSqlStates());
+        validateSqlStates(errors, "retry.nonRetryableSqlStates", retry.getNonRetryableSqlStates());
+    }
+
+    private static void validateSqlStates(Errors errors, String field, java.util.List<String> states) {
+        for (String state : states) {
+            if (state == null || !state.matches("[0-9A-Za-z]{2}|[0-9A-Za-z]{5}")) {
+                reject(errors, field, "contains '" + state + "', which is neither a SQLSTATE nor a SQLSTATE class",
+                        "Use five-character SQLSTATEs such as 55P03, or two-character classes such as 08.");
+                return;
+            }
+        }
+    }
+
+    private static boolean positive(Errors errors, String field, Duration value, String example) {
+        if (!notNull(errors, field, value)) {
+            return false;
+        }
+        if (value.isNegative() || value.isZero()) {
+            reject(errors, field, "must be longer than 0", "Set a positive duration, for example " + example + ".");
+            return false;
+        }
+        return true;
     }
 
     private static void validatePool(ResilientDbProperties.Pool pool, Errors errors) {

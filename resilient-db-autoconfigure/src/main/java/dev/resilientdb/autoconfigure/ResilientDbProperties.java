@@ -1,8 +1,11 @@
 package dev.resilientdb.autoconfigure;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.core.Ordered;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
@@ -27,6 +30,8 @@ public class ResilientDbProperties implements Validator {
 
     private final Driver driver = new Driver();
 
+    private final Retry retry = new Retry();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -41,6 +46,10 @@ public class ResilientDbProperties implements Validator {
 
     public Driver getDriver() {
         return this.driver;
+    }
+
+    public Retry getRetry() {
+        return this.retry;
     }
 
     @Override
@@ -263,6 +272,144 @@ public class ResilientDbProperties implements Validator {
 
         public void setApplicationName(String applicationName) {
             this.applicationName = applicationName;
+        }
+
+    }
+
+    /**
+     * How transient failures are retried by the retrying transaction template and
+     * {@code @RetryableTransactional}.
+     */
+    public static class Retry {
+
+        /**
+         * Whether transactions are retried; false leaves Spring Boot's plain TransactionTemplate.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Maximum number of attempts of one unit of work, the first included.
+         */
+        private int maxAttempts = 10;
+
+        /**
+         * Back-off before the first retry.
+         */
+        private Duration initialInterval = Duration.ofMillis(100);
+
+        /**
+         * Factor by which the back-off grows after each retry.
+         */
+        private double multiplier = 2.0;
+
+        /**
+         * Longest back-off between two attempts.
+         */
+        private Duration maxInterval = Duration.ofSeconds(2);
+
+        /**
+         * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer), so that callers do not retry in lockstep.
+         */
+        private double jitter = 0.5;
+
+        /**
+         * Time after the first attempt started beyond which no attempt is started; the caller then gets the last failure.
+         */
+        private Duration deadline = Duration.ofSeconds(10);
+
+        /**
+         * Extra SQLSTATEs (five characters) or SQLSTATE classes (two characters) to retry.
+         */
+        private List<String> retryableSqlStates = new ArrayList<>();
+
+        /**
+         * SQLSTATEs or SQLSTATE classes never to retry; wins over every other rule.
+         */
+        private List<String> nonRetryableSqlStates = new ArrayList<>();
+
+        /**
+         * Order of the @RetryableTransactional advice; it must stay below the transaction advice's order (Ordered.LOWEST_PRECEDENCE) so that retry wraps the transaction.
+         */
+        private int order = Ordered.LOWEST_PRECEDENCE - 1;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public int getMaxAttempts() {
+            return this.maxAttempts;
+        }
+
+        public void setMaxAttempts(int maxAttempts) {
+            this.maxAttempts = maxAttempts;
+        }
+
+        public Duration getInitialInterval() {
+            return this.initialInterval;
+        }
+
+        public void setInitialInterval(Duration initialInterval) {
+            this.initialInterval = initialInterval;
+        }
+
+        public double getMultiplier() {
+            return this.multiplier;
+        }
+
+        public void setMultiplier(double multiplier) {
+            this.multiplier = multiplier;
+        }
+
+        public Duration getMaxInterval() {
+            return this.maxInterval;
+        }
+
+        public void setMaxInterval(Duration maxInterval) {
+            this.maxInterval = maxInterval;
+        }
+
+        public double getJitter() {
+            return this.jitter;
+        }
+
+        public void setJitter(double jitter) {
+            this.jitter = jitter;
+        }
+
+        public Duration getDeadline() {
+            return this.deadline;
+        }
+
+        public void setDeadline(Duration deadline) {
+            this.deadline = deadline;
+        }
+
+        public List<String> getRetryableSqlStates() {
+            return this.retryableSqlStates;
+        }
+
+        public void setRetryableSqlStates(List<String> retryableSqlStates) {
+            this.retryableSqlStates = retryableSqlStates;
+        }
+
+        public List<String> getNonRetryableSqlStates() {
+            return this.nonRetryableSqlStates;
+        }
+
+        public void setNonRetryableSqlStates(List<String> nonRetryableSqlStates) {
+            this.nonRetryableSqlStates = nonRetryableSqlStates;
+        }
+
+        public int getOrder() {
+            return this.order;
+        }
+
+        public void setOrder(int order) {
+            this.order = order;
         }
 
     }
