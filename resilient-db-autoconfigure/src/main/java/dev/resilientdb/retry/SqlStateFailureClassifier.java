@@ -1,6 +1,5 @@
 package dev.resilientdb.retry;
 
-import java.io.IOException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientConnectionException;
@@ -18,8 +17,8 @@ import org.springframework.dao.TransientDataAccessException;
  * Transient (retried): class 08 (connection exceptions), 53300 {@code too_many_connections}, 57P01
  * {@code admin_shutdown}, 57P02 {@code crash_shutdown}, 57P03 {@code cannot_connect_now}, 40001
  * {@code serialization_failure}, 40P01 {@code deadlock_detected}; without a SQLSTATE, an exhausted
- * pool ({@link SQLTransientConnectionException}), a {@link SQLRecoverableException}, an
- * {@link IOException}, or any of Spring's {@link TransientDataAccessException}s. Note that Spring
+ * pool ({@link SQLTransientConnectionException}), a {@link SQLRecoverableException}, or any of
+ * Spring's {@link TransientDataAccessException}s (pgjdbc reports I/O errors as class 08). Note that Spring
  * translates class 08, 53300 and 57P0x into the non-transient {@code DataAccessResourceFailureException},
  * which is why the SQLSTATE is read first.
  * <p>
@@ -73,7 +72,6 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
             return classifyState(state);
         }
         if (contains(failure, SQLTransientConnectionException.class) || contains(failure, SQLRecoverableException.class)
-                || contains(failure, IOException.class)
                 || (contains(failure, TransientDataAccessException.class) && !contains(failure, QueryTimeoutException.class))) {
             return FailureClassification.TRANSIENT;
         }
@@ -81,9 +79,9 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
     }
 
     /**
-     * Whether the failure says the connection failed (class 08, 57P0x, an I/O error, a JDBC error
+     * Whether the failure says the connection failed (class 08, 57P0x, a JDBC error
      * without SQLSTATE such as "Connection is closed"), as opposed to the server answering with an
-     * error. A commit that fails this way has an unknown outcome; one the server answered with an
+     * error. (pgjdbc reports I/O errors as class 08.) A commit that fails this way has an unknown outcome; one the server answered with an
      * error (40001, 23505 for a deferred constraint, ...) was definitely rolled back.
      */
     public static boolean isConnectionFailure(Throwable failure) {
@@ -91,7 +89,7 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
         if (state != null) {
             return state.startsWith("08") || state.startsWith("57P0");
         }
-        return contains(failure, SQLException.class) || contains(failure, IOException.class);
+        return contains(failure, SQLException.class);
     }
 
     private FailureClassification classifyState(String state) {

@@ -1,6 +1,5 @@
 package dev.resilientdb.retry;
 
-import java.io.EOFException;
 import java.net.SocketException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
@@ -68,8 +67,8 @@ class SqlStateFailureClassifierTests {
         assertThat(this.classifier.classify(new CannotGetJdbcConnectionException("pool",
                 new SQLTransientConnectionException("HikariPool-1 - Connection is not available")))).isEqualTo(TRANSIENT);
         assertThat(this.classifier.classify(new SQLRecoverableException("gone"))).isEqualTo(TRANSIENT);
-        assertThat(this.classifier.classify(new RuntimeException(new SocketException("Connection reset")))).isEqualTo(TRANSIENT);
-        assertThat(this.classifier.classify(new RuntimeException(new EOFException()))).isEqualTo(TRANSIENT);
+        assertThat(this.classifier.classify(new RuntimeException(new SocketException("application's own I/O"))))
+            .isEqualTo(NOT_TRANSIENT);
         assertThat(this.classifier.classify(new CannotAcquireLockException("lock"))).isEqualTo(TRANSIENT);
         assertThat(this.classifier.classify(new IllegalArgumentException("bug"))).isEqualTo(NOT_TRANSIENT);
     }
@@ -91,6 +90,9 @@ class SqlStateFailureClassifierTests {
         assertThat(SqlStateFailureClassifier.isConnectionFailure(new SQLException("shutdown", "57P01"))).isTrue();
         assertThat(SqlStateFailureClassifier.isConnectionFailure(new SQLException("serialization", "40001"))).isFalse();
         assertThat(SqlStateFailureClassifier.isConnectionFailure(new SQLException("deferred", "23505"))).isFalse();
+        assertThat(SqlStateFailureClassifier.isConnectionFailure(new TransactionSystemException("rollback",
+                new SQLException("Connection is closed")))).isTrue();
+        assertThat(SqlStateFailureClassifier.isConnectionFailure(new IllegalStateException("application bug"))).isFalse();
     }
 
     @Test
