@@ -52,6 +52,13 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.driver.connect-timeout        | -5s    | must be 0 (off) or at least 1s              | Set it to 0
             resilient.db.driver.socket-timeout         | 10s    | must be longer than resilient.db.driver.statement-timeout | Raise it above
             resilient.db.driver.statement-timeout      | -1s    | must be 0 (off) or at least 1ms             | Set it to 0
+            resilient.db.retry.max-attempts            | 0      | must be at least 1                          | Set it to 1 for no retries
+            resilient.db.retry.initial-interval        | 0ms    | must be longer than 0                       | for example 100ms
+            resilient.db.retry.max-interval            | 50ms   | must not be shorter than resilient.db.retry.initial-interval | Raise it
+            resilient.db.retry.multiplier              | 0.5    | must be at least 1.0                        | Set it to 1.0 for a fixed back-off
+            resilient.db.retry.jitter                  | 1.5    | must be between 0.0 and 1.0                 | Set it to a fraction
+            resilient.db.retry.deadline                | 0s     | must be longer than 0                       | for example 10s
+            resilient.db.retry.retryable-sql-states    | 4000   | neither a SQLSTATE nor a SQLSTATE class     | five-character SQLSTATEs
             """)
     void invalidValueFailsWithPropertyProblemAndFix(String property, String value, String problem, String fix) {
         this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {
