@@ -29,6 +29,26 @@ final class PropertiesValidation {
         validatePool(properties.getPool(), errors);
         validateDriver(properties.getDriver(), errors);
         validateRetry(properties.getRetry(), errors);
+        validateHealthAndStartup(properties, errors);
+    }
+
+    private static void validateHealthAndStartup(ResilientDbProperties properties, Errors errors) {
+        if (atLeast(errors, "health.timeout", properties.getHealth().getTimeout(), Duration.ofMillis(100))
+                && properties.getHealth().getTimeout().compareTo(Duration.ofSeconds(30)) > 0) {
+            reject(errors, "health.timeout", "must not exceed 30s",
+                    "Keep it below your probes' timeout (Kubernetes: 1s by default), for example 800ms.");
+        }
+        double threshold = properties.getPool().getSaturationWarnThreshold();
+        if (threshold <= 0.0 || threshold > 1.0) {
+            reject(errors, "pool.saturationWarnThreshold", "must be above 0 and at most 1",
+                    "Set it to a share of max-size, for example 0.8 for 80%.");
+        }
+        positive(errors, "pool.saturationWarnInterval", properties.getPool().getSaturationWarnInterval(), "1m");
+        Duration wait = properties.getStartup().getWaitForDatabase();
+        if (notNull(errors, "startup.waitForDatabase", wait) && wait.isNegative()) {
+            reject(errors, "startup.waitForDatabase", "must not be negative",
+                    "Set it to 0 to start without waiting, or to how long to wait, for example 60s.");
+        }
     }
 
     private static void validateRetry(ResilientDbProperties.Retry retry, Errors errors) {

@@ -32,6 +32,10 @@ public class ResilientDbProperties implements Validator {
 
     private final Retry retry = new Retry();
 
+    private final Health health = new Health();
+
+    private final Startup startup = new Startup();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -50,6 +54,14 @@ public class ResilientDbProperties implements Validator {
 
     public Retry getRetry() {
         return this.retry;
+    }
+
+    public Health getHealth() {
+        return this.health;
+    }
+
+    public Startup getStartup() {
+        return this.startup;
     }
 
     @Override
@@ -113,9 +125,19 @@ public class ResilientDbProperties implements Validator {
         private Duration initializationFailTimeout = Duration.ofMillis(1);
 
         /**
-         * Name of the pool in logs, metrics and JMX; unset keeps Spring Boot's or HikariCP's name.
+         * Name of the pool in logs, metrics and JMX; unset uses spring.datasource.name, or the DataSource bean name.
          */
         private String name;
+
+        /**
+         * Utilisation (share of max-size in use, 0 to 1) at which a saturation warning is logged.
+         */
+        private double saturationWarnThreshold = 0.8;
+
+        /**
+         * Least time between two saturation warnings while the pool stays above the threshold.
+         */
+        private Duration saturationWarnInterval = Duration.ofMinutes(1);
 
         public int getMaxSize() {
             return this.maxSize;
@@ -195,6 +217,22 @@ public class ResilientDbProperties implements Validator {
 
         public void setName(String name) {
             this.name = name;
+        }
+
+        public double getSaturationWarnThreshold() {
+            return this.saturationWarnThreshold;
+        }
+
+        public void setSaturationWarnThreshold(double saturationWarnThreshold) {
+            this.saturationWarnThreshold = saturationWarnThreshold;
+        }
+
+        public Duration getSaturationWarnInterval() {
+            return this.saturationWarnInterval;
+        }
+
+        public void setSaturationWarnInterval(Duration saturationWarnInterval) {
+            this.saturationWarnInterval = saturationWarnInterval;
         }
 
         /** The minimum idle count in effect: the configured one, or max-size when unset. */
@@ -410,6 +448,59 @@ public class ResilientDbProperties implements Validator {
 
         public void setOrder(int order) {
             this.order = order;
+        }
+
+    }
+
+    /**
+     * The database health check behind /actuator/health/db.
+     */
+    public static class Health {
+
+        /**
+         * Whether the starter's database health check replaces Spring Boot's.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Longest time one health check may take; keep it below the probe timeout of Kubernetes (1s by default).
+         */
+        private Duration timeout = Duration.ofMillis(800);
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Duration getTimeout() {
+            return this.timeout;
+        }
+
+        public void setTimeout(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+    }
+
+    /**
+     * Behaviour while the application starts.
+     */
+    public static class Startup {
+
+        /**
+         * How long start-up waits for the database to accept a connection before it fails; 0 does not wait.
+         */
+        private Duration waitForDatabase = Duration.ZERO;
+
+        public Duration getWaitForDatabase() {
+            return this.waitForDatabase;
+        }
+
+        public void setWaitForDatabase(Duration waitForDatabase) {
+            this.waitForDatabase = waitForDatabase;
         }
 
     }
