@@ -140,7 +140,8 @@ class DatabaseHealthIndicatorTests {
                 try {
                     Health down = timed(health);
                     assertThat(down.getStatus()).isEqualTo(Status.DOWN);
-                    assertThat(down.getDetails()).containsEntry("error", "no answer within 800ms");
+                    // Either the check's own bound or the probe connection's network timeout ends it, both within the bound.
+                    assertThat((String) down.getDetails().get("error")).matches("no answer within 800ms|SQLSTATE 08\\d\\d\\d .*");
                 }
                 finally {
                     hanging.resume();

@@ -59,6 +59,12 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.retry.jitter                  | 1.5    | must be between 0.0 and 1.0                 | Set it to a fraction
             resilient.db.retry.deadline                | 0s     | must be longer than 0                       | for example 10s
             resilient.db.retry.retryable-sql-states    | 4000   | neither a SQLSTATE nor a SQLSTATE class     | five-character SQLSTATEs
+            resilient.db.health.timeout                | 50ms   | must be at least 100ms                      | Set it to 100ms or more
+            resilient.db.health.timeout                | 1m     | must not exceed 30s                         | Keep it below your probes' timeout
+            resilient.db.pool.saturation-warn-threshold | 0     | must be above 0 and at most 1               | for example 0.8
+            resilient.db.pool.saturation-warn-threshold | 1.2   | must be above 0 and at most 1               | for example 0.8
+            resilient.db.pool.saturation-warn-interval | 0s     | must be longer than 0                       | for example 1m
+            resilient.db.startup.wait-for-database     | -10s   | must not be negative                        | Set it to 0 to start without waiting
             """)
     void invalidValueFailsWithPropertyProblemAndFix(String property, String value, String problem, String fix) {
         this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {
