@@ -1,5 +1,7 @@
 package dev.resilientdb.actuate;
 
+import java.util.function.Supplier;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.pool.PoolStatistics;
@@ -16,7 +18,8 @@ import org.springframework.boot.actuate.health.HealthIndicator;
  * UP when the database answered a round trip on the probe's own connection; also UP when the server
  * refused the probe's connection only because all its connection slots are taken (53300) while the
  * pool still holds connections, because the application can still work. DOWN otherwise. Details:
- * the pool's statistics, whether it is saturated, and the check's latency; never the URL,
+ * the pool's statistics, whether it is saturated, the check's latency, and the state of the retry
+ * engine's circuit breaker; never the URL,
  * credentials or SQL.
  */
 public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean {
@@ -27,10 +30,20 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
 
     private final HealthCheckObserver observer;
 
-    public DatabaseHealthIndicator(HikariDataSource dataSource, DatabaseProbe probe, HealthCheckObserver observer) {
+    private final Supplier<String> circuitBreakerState;
+
+    /**
+     * @param dataSource the pool
+     * @param probe the check that proves the database reachable
+     * @param observer told every check's latency and outcome
+     * @param circuitBreakerState the retry engine's circuit breaker state, or {@code null} when there is none
+     */
+    public DatabaseHealthIndicator(HikariDataSource dataSource, DatabaseProbe probe, HealthCheckObserver observer,
+            Supplier<String> circuitBreakerState) {
         this.dataSource = dataSource;
         this.probe = probe;
         this.observer = observer;
+        this.circuitBreakerState = circuitBreakerState;
     }
 
     @Override
@@ -50,6 +63,10 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
             .withDetail("utilization", Math.round(pool.utilization() * 100) / 100.0)
             .withDetail("saturated", pool.saturated())
             .withDetail("checkLatencyMs", result.latency().toMillis());
+        String breaker = this.circuitBreakerState.get();
+        if (breaker != null) {
+            health.withDetail("circuitBreaker", breaker);
+        }
         if (result.error() != null) {
             health.withDetail("error", result.error());
         }

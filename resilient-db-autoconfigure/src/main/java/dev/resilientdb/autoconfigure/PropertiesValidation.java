@@ -30,6 +30,34 @@ final class PropertiesValidation {
         validateDriver(properties.getDriver(), errors);
         validateRetry(properties.getRetry(), errors);
         validateHealthAndStartup(properties, errors);
+        validateCircuitBreakerAndBudget(properties, errors);
+    }
+
+    private static void validateCircuitBreakerAndBudget(ResilientDbProperties properties, Errors errors) {
+        ResilientDbProperties.CircuitBreaker breaker = properties.getCircuitBreaker();
+        if (breaker.getFailureRateThreshold() <= 0 || breaker.getFailureRateThreshold() > 100) {
+            reject(errors, "circuitBreaker.failureRateThreshold", "must be above 0 and at most 100 (percent)",
+                    "Set it to a percentage such as 90.");
+        }
+        if (atLeast(errors, "circuitBreaker.slidingWindow", breaker.getSlidingWindow(), Duration.ofSeconds(1))
+                && breaker.getSlidingWindow().toNanosPart() != 0) {
+            reject(errors, "circuitBreaker.slidingWindow", "must be whole seconds", "Set it in seconds, for example 10s.");
+        }
+        if (breaker.getMinimumCalls() < 1) {
+            reject(errors, "circuitBreaker.minimumCalls", "must be at least 1", "Set it to, for example, 20.");
+        }
+        positive(errors, "circuitBreaker.waitInOpenState", breaker.getWaitInOpenState(), "1s");
+        if (breaker.getTrialCalls() < 1) {
+            reject(errors, "circuitBreaker.trialCalls", "must be at least 1", "Set it to, for example, 3.");
+        }
+        ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
+        if (budget.getRatio() < 0) {
+            reject(errors, "retry.budget.ratio", "must not be negative",
+                    "Set it to the share of first attempts that may be retried, for example 0.5.");
+        }
+        if (budget.getMinRetriesPerSecond() < 0) {
+            reject(errors, "retry.budget.minRetriesPerSecond", "must not be negative", "Set it to, for example, 10.");
+        }
     }
 
     private static void validateHealthAndStartup(ResilientDbProperties properties, Errors errors) {

@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.actuate.DatabaseHealthIndicator;
 import dev.resilientdb.actuate.HealthCheckObserver;
 import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.retry.RetryEngine;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
@@ -39,15 +40,19 @@ public class ResilientDbHealthAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = { "dbHealthIndicator", "dbHealthContributor" })
     HealthIndicator dbHealthContributor(DataSource dataSource, ResilientDbProperties properties,
-            ObjectProvider<HealthCheckObserver> observers) {
+            ObjectProvider<HealthCheckObserver> observers, ObjectProvider<RetryEngine> engine) {
         HikariDataSource pool = HikariDataSources.unwrap(dataSource);
         if (pool == null) {
             return new DataSourceHealthIndicator(dataSource);
         }
         String applicationName = pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-health";
         DatabaseProbe probe = new DatabaseProbe(pool, properties.getHealth().getTimeout(), applicationName);
-        return new DatabaseHealthIndicator(pool, probe, observers.getIfAvailable(() -> (name, latency, up) -> {
-        }));
+        HealthCheckObserver observer = observers.getIfAvailable(() -> (name, latency, up) -> {
+        });
+        return new DatabaseHealthIndicator(pool, probe, observer, () -> {
+            RetryEngine retryEngine = engine.getIfAvailable();
+            return (retryEngine != null) ? retryEngine.circuitBreakerState() : null;
+        });
     }
 
 }

@@ -34,6 +34,8 @@ public class ResilientDbProperties implements Validator {
 
     private final Health health = new Health();
 
+    private final CircuitBreaker circuitBreaker = new CircuitBreaker();
+
     private final Startup startup = new Startup();
 
     public boolean isEnabled() {
@@ -58,6 +60,10 @@ public class ResilientDbProperties implements Validator {
 
     public Health getHealth() {
         return this.health;
+    }
+
+    public CircuitBreaker getCircuitBreaker() {
+        return this.circuitBreaker;
     }
 
     public Startup getStartup() {
@@ -370,6 +376,12 @@ public class ResilientDbProperties implements Validator {
          */
         private int order = Ordered.LOWEST_PRECEDENCE - 1;
 
+        private final Budget budget = new Budget();
+
+        public Budget getBudget() {
+            return this.budget;
+        }
+
         public boolean isEnabled() {
             return this.enabled;
         }
@@ -501,6 +513,137 @@ public class ResilientDbProperties implements Validator {
 
         public void setWaitForDatabase(Duration waitForDatabase) {
             this.waitForDatabase = waitForDatabase;
+        }
+
+    }
+
+    /**
+     * Application-wide cap on retries, so that a struggling database is not hit by a retry storm.
+     */
+    public static class Budget {
+
+        /**
+         * Whether retries are capped.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Retries allowed per first attempt over the last 10 seconds (0.5 means retries may add up to 50% to the load).
+         */
+        private double ratio = 0.5;
+
+        /**
+         * Retries always allowed per second, however few the first attempts.
+         */
+        private int minRetriesPerSecond = 10;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public double getRatio() {
+            return this.ratio;
+        }
+
+        public void setRatio(double ratio) {
+            this.ratio = ratio;
+        }
+
+        public int getMinRetriesPerSecond() {
+            return this.minRetriesPerSecond;
+        }
+
+        public void setMinRetriesPerSecond(int minRetriesPerSecond) {
+            this.minRetriesPerSecond = minRetriesPerSecond;
+        }
+
+    }
+
+    /**
+     * Failing fast while the database is unavailable, instead of every call waiting for the connection timeout and every retry.
+     */
+    public static class CircuitBreaker {
+
+        /**
+         * Whether calls fail fast while the database is unavailable.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Share of calls in the sliding window (percent) failing with connection errors that makes calls fail fast.
+         */
+        private float failureRateThreshold = 90;
+
+        /**
+         * Span of recent calls the failure rate is computed over; an outage shorter than this is ridden out by retries.
+         */
+        private Duration slidingWindow = Duration.ofSeconds(10);
+
+        /**
+         * Fewest calls in the sliding window before the failure rate counts.
+         */
+        private int minimumCalls = 20;
+
+        /**
+         * How long calls fail fast before a few trial calls test whether the database is back.
+         */
+        private Duration waitInOpenState = Duration.ofSeconds(1);
+
+        /**
+         * How many trial calls decide whether normal service resumes.
+         */
+        private int trialCalls = 3;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public float getFailureRateThreshold() {
+            return this.failureRateThreshold;
+        }
+
+        public void setFailureRateThreshold(float failureRateThreshold) {
+            this.failureRateThreshold = failureRateThreshold;
+        }
+
+        public Duration getSlidingWindow() {
+            return this.slidingWindow;
+        }
+
+        public void setSlidingWindow(Duration slidingWindow) {
+            this.slidingWindow = slidingWindow;
+        }
+
+        public int getMinimumCalls() {
+            return this.minimumCalls;
+        }
+
+        public void setMinimumCalls(int minimumCalls) {
+            this.minimumCalls = minimumCalls;
+        }
+
+        public Duration getWaitInOpenState() {
+            return this.waitInOpenState;
+        }
+
+        public void setWaitInOpenState(Duration waitInOpenState) {
+            this.waitInOpenState = waitInOpenState;
+        }
+
+        public int getTrialCalls() {
+            return this.trialCalls;
+        }
+
+        public void setTrialCalls(int trialCalls) {
+            this.trialCalls = trialCalls;
         }
 
     }

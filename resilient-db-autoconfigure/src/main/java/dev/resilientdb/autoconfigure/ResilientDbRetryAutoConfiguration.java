@@ -1,5 +1,7 @@
 package dev.resilientdb.autoconfigure;
 
+import dev.resilientdb.retry.DatabaseCircuitBreaker;
+import dev.resilientdb.retry.RetryBudget;
 import dev.resilientdb.retry.RetryEngine;
 import dev.resilientdb.retry.RetrySettings;
 import dev.resilientdb.retry.RetryableTransactionalAdvisor;
@@ -51,8 +53,16 @@ public class ResilientDbRetryAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     RetryEngine resilientDbRetryEngine(TransientFailureClassifier classifier,
-            ObjectProvider<TransactionRetryListener> listeners) {
-        return new RetryEngine(classifier, listeners.orderedStream().toList());
+            ObjectProvider<TransactionRetryListener> listeners, ResilientDbProperties properties) {
+        ResilientDbProperties.CircuitBreaker breaker = properties.getCircuitBreaker();
+        DatabaseCircuitBreaker circuitBreaker = breaker.isEnabled()
+                ? new DatabaseCircuitBreaker(breaker.getFailureRateThreshold(), breaker.getSlidingWindow(),
+                        breaker.getMinimumCalls(), breaker.getWaitInOpenState(), breaker.getTrialCalls())
+                : DatabaseCircuitBreaker.disabled();
+        ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
+        RetryBudget retryBudget = budget.isEnabled() ? new RetryBudget(budget.getRatio(), budget.getMinRetriesPerSecond())
+                : RetryBudget.unlimited();
+        return new RetryEngine(classifier, listeners.orderedStream().toList(), circuitBreaker, retryBudget);
     }
 
     @Bean
@@ -86,8 +96,8 @@ public class ResilientDbRetryAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        RetryMetrics resilientDbRetryMetrics(ObjectProvider<MeterRegistry> registries) {
-            return new RetryMetrics(registries);
+        RetryMetrics resilientDbRetryMetrics(ObjectProvider<MeterRegistry> registries, ObjectProvider<RetryEngine> engine) {
+            return new RetryMetrics(registries, engine);
         }
 
     }

@@ -34,15 +34,44 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final String DELAY = "resilientdb.delay";
 
+    private static final String REFUSED = "resilientdb.refused";
+
+    private static final String DECIDED_FOR = "resilientdb.decidedFor";
+
+    private static final String DECISION = "resilientdb.decision";
+
     private final TransientFailureClassifier classifier;
 
     private final List<TransactionRetryListener> listeners;
 
+    private final DatabaseCircuitBreaker circuitBreaker;
+
+    private final RetryBudget budget;
+
     private final CountDownLatch closed = new CountDownLatch(1);
 
+    /** An engine with neither circuit breaker nor retry budget. */
     public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
+        this(classifier, listeners, DatabaseCircuitBreaker.disabled(), RetryBudget.unlimited());
+    }
+
+    /**
+     * @param classifier decides which failures are retried
+     * @param listeners told about retries and give-ups
+     * @param circuitBreaker fails calls fast while the database is unavailable
+     * @param budget caps retries across the application
+     */
+    public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
+            DatabaseCircuitBreaker circuitBreaker, RetryBudget budget) {
         this.classifier = classifier;
         this.listeners = List.copyOf(listeners);
+        this.circuitBreaker = circuitBreaker;
+        this.budget = budget;
+    }
+
+    /** The circuit breaker's state, for health details and metrics. */
+    public String circuitBreakerState() {
+        return this.circuitBreaker.state();
     }
 
     /** The classifier this engine decides with. */
@@ -64,10 +93,11 @@ public final class RetryEngine implements AutoCloseable {
         template.setBackOffPolicy(new JitteredExponentialBackOff(settings));
         template.setThrowLastExceptionOnExhausted(true);
         RetryContext[] context = new RetryContext[1];
+        this.budget.firstAttempt();
         try {
             T result = template.execute(retryContext -> {
                 context[0] = retryContext;
-                return unitOfWork.get();
+                return this.circuitBreaker.run(unitOfWork);
             });
             if (context[0].getRetryCount() > 0) {
                 this.listeners.forEach(listener -> listener.onSuccessAfterRetry(context[0].getRetryCount() + 1,
@@ -81,8 +111,20 @@ public final class RetryEngine implements AutoCloseable {
                     + " because the application is shutting down; last failure " + describe(last));
             throw asUnchecked(last);
         }
+        catch (DatabaseUnavailableException ex) {
+            this.listeners.forEach(TransactionRetryListener::onFailedFast);
+            throw ex;
+        }
         catch (RuntimeException | Error ex) {
-            giveUp(ex, (context[0] != null) ? context[0].getRetryCount() : 1, settings, idempotent);
+            if (context[0] != null && context[0].hasAttribute(REFUSED)) {
+                int attempt = context[0].getRetryCount();
+                logger.warn("resilient-db: not retrying after attempt " + attempt + " because the retry budget is spent; "
+                        + "failure " + describe(ex));
+                this.listeners.forEach(listener -> listener.onRetryRefused(attempt, ex));
+            }
+            else {
+                giveUp(ex, (context[0] != null) ? context[0].getRetryCount() : 1, settings, idempotent);
+            }
             throw ex;
         }
     }
@@ -157,19 +199,41 @@ public final class RetryEngine implements AutoCloseable {
             this.idempotent = idempotent;
         }
 
+        /**
+         * Decides once per failure: RetryTemplate asks again after the back-off, when the deadline
+         * check would count the back-off twice and the budget would be charged twice.
+         */
         @Override
         public boolean canRetry(RetryContext context) {
             Throwable last = context.getLastThrowable();
             if (last == null) {
                 return true;
             }
-            if (closed.getCount() == 0 || context.getRetryCount() >= this.settings.maxAttempts()
-                    || !isRetryable(last, this.idempotent)) {
+            if (closed.getCount() == 0) {
+                return false;
+            }
+            Integer decidedFor = (Integer) context.getAttribute(DECIDED_FOR);
+            if (decidedFor == null || decidedFor != context.getRetryCount()) {
+                context.setAttribute(DECIDED_FOR, context.getRetryCount());
+                context.setAttribute(DECISION, decide(context, last));
+            }
+            return (boolean) context.getAttribute(DECISION);
+        }
+
+        private boolean decide(RetryContext context, Throwable last) {
+            if (context.getRetryCount() >= this.settings.maxAttempts() || !isRetryable(last, this.idempotent)) {
                 return false;
             }
             long startedAt = (long) context.getAttribute("startedAt");
             long delayNanos = ((Duration) context.getAttribute(DELAY)).toNanos();
-            return System.nanoTime() + delayNanos - startedAt < this.settings.deadline().toNanos();
+            if (System.nanoTime() + delayNanos - startedAt >= this.settings.deadline().toNanos()) {
+                return false;
+            }
+            if (!budget.tryRetry()) {
+                context.setAttribute(REFUSED, true);
+                return false;
+            }
+            return true;
         }
 
         @Override

@@ -39,4 +39,18 @@ public interface TransactionRetryListener {
     default void onCommitOutcomeUnknown(int attempt, Throwable failure) {
     }
 
+    /**
+     * A transient failure would have been retried, but the application-wide retry budget is spent;
+     * the failure is thrown to the caller.
+     */
+    default void onRetryRefused(int attempt, Throwable failure) {
+    }
+
+    /**
+     * A call failed at once with {@link DatabaseUnavailableException} because the circuit breaker
+     * is open.
+     */
+    default void onFailedFast() {
+    }
+
 }

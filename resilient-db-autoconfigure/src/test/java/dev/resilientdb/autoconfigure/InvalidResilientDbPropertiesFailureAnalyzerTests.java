@@ -65,6 +65,11 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.pool.saturation-warn-threshold | 1.2   | must be above 0 and at most 1               | for example 0.8
             resilient.db.pool.saturation-warn-interval | 0s     | must be longer than 0                       | for example 1m
             resilient.db.startup.wait-for-database     | -10s   | must not be negative                        | Set it to 0 to start without waiting
+            resilient.db.circuit-breaker.failure-rate-threshold | 150 | must be above 0 and at most 100 (percent) | such as 90
+            resilient.db.circuit-breaker.sliding-window | 1500ms | must be whole seconds                       | for example 10s
+            resilient.db.circuit-breaker.minimum-calls | 0      | must be at least 1                          | for example, 20
+            resilient.db.circuit-breaker.trial-calls   | 0      | must be at least 1                          | for example, 3
+            resilient.db.retry.budget.ratio            | -0.1   | must not be negative                        | for example 0.5
             """)
     void invalidValueFailsWithPropertyProblemAndFix(String property, String value, String problem, String fix) {
         this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {
