@@ -46,16 +46,24 @@ public final class DatabaseStartupWait {
                 remaining = patience.minus(Duration.ofNanos(System.nanoTime() - start));
                 if (remaining.compareTo(backOff) <= 0) {
                     throw new IllegalStateException("The database did not accept a connection within "
-                            + patience.toSeconds() + "s (resilient.db.startup.wait-for-database); last failure SQLSTATE "
+                            + format(patience) + " (resilient.db.startup.wait-for-database); last failure SQLSTATE "
                             + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")", ex);
                 }
                 logger.info("resilient-db: waiting for the database: attempt " + attempt + " failed with SQLSTATE "
                         + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + "); next attempt in "
-                        + backOff.toMillis() + "ms, giving up in " + remaining.toSeconds() + "s");
+                        + backOff.toMillis() + "ms, giving up in " + format(remaining));
                 sleep(backOff);
                 backOff = min(backOff.multipliedBy(2), LONGEST_BACK_OFF);
             }
         }
+    }
+
+    /** Whole seconds from 10s up, milliseconds below, so that a short wait does not read as "0s". */
+    private static String format(Duration duration) {
+        if (duration.compareTo(Duration.ofSeconds(10)) >= 0) {
+            return duration.toSeconds() + "s";
+        }
+        return (duration.toMillis() % 1000 == 0) ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -7,6 +7,9 @@ import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.actuate.autoconfigure.endpoint.EndpointAutoConfiguration;
+import org.springframework.boot.actuate.endpoint.SanitizableData;
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.autoconfigure.health.HealthContributorAutoConfiguration;
 import org.springframework.boot.actuate.autoconfigure.jdbc.DataSourceHealthContributorAutoConfiguration;
 import org.springframework.boot.actuate.autoconfigure.metrics.MetricsAutoConfiguration;
@@ -94,6 +97,42 @@ class ResilientDbActuatorAutoConfigurationTests {
         this.contextRunner.run(context -> assertThat(context).doesNotHaveBean(DatabasePoolEndpoint.class));
         this.contextRunner.withPropertyValues("management.endpoints.web.exposure.include=dbpool")
             .run(context -> assertThat(context).hasSingleBean(DatabasePoolEndpoint.class));
+    }
+
+    @Test
+    void credentialsSanitizerHidesPasswordsAndUrlsThatCarryThemButNotOtherValues() {
+        this.contextRunner.withPropertyValues("spring.datasource.password=s3cret-pw").run(context -> {
+            SanitizingFunction sanitizer = context.getBean("resilientDbCredentialsSanitizer", SanitizingFunction.class);
+            assertThat(sanitize(sanitizer, "spring.datasource.password", "s3cret-pw")).isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "SPRING_DATASOURCE_PASSWORD", "x")).isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "password", "x")).isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "spring.datasource.url", "jdbc:postgresql://db/app?user=app&password=x"))
+                .isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "spring.datasource.url", "jdbc:postgresql://app:x@db/app"))
+                .isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "JAVA_TOOL_OPTIONS", "-Ddb.secret=s3cret-pw")).isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "sun.java.command", "app.jar")).isEqualTo(SanitizableData.SANITIZED_VALUE);
+            assertThat(sanitize(sanitizer, "spring.datasource.url", "jdbc:postgresql://db:5432/app"))
+                .isEqualTo("jdbc:postgresql://db:5432/app");
+            assertThat(sanitize(sanitizer, "server.port", "8080")).isEqualTo("8080");
+        });
+    }
+
+    @Test
+    void userDefinedCredentialsSanitizerWins() {
+        SanitizingFunction own = data -> data;
+        this.contextRunner.withBean("resilientDbCredentialsSanitizer", SanitizingFunction.class, () -> own)
+            .run(context -> assertThat(context.getBean("resilientDbCredentialsSanitizer")).isSameAs(own));
+    }
+
+    @Test
+    void withoutActuatorNoSanitizerIsDefined() {
+        this.contextRunner.withClassLoader(new FilteredClassLoader(Endpoint.class))
+            .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean("resilientDbCredentialsSanitizer"));
+    }
+
+    private static Object sanitize(SanitizingFunction sanitizer, String key, String value) {
+        return sanitizer.apply(new SanitizableData(null, key, value)).getValue();
     }
 
     @Test
