@@ -64,12 +64,15 @@ class DeployManifestTests {
         Map<String, Object> podSpec = podSpec();
         List<String> preStop = list(map(map(map(container(), "lifecycle"), "preStop"), "exec"), "command");
         int preStopSeconds = Integer.parseInt(preStop.get(preStop.size() - 1).replaceAll("\\D", ""));
+        Map<String, Object> application = packagedApplicationYaml();
         Duration bound = DurationStyle.detectAndParse(
-                (String) map(map(packagedApplicationYaml(), "spring"), "lifecycle").get("timeout-per-shutdown-phase"));
+                (String) map(map(application, "spring"), "lifecycle").get("timeout-per-shutdown-phase"));
+        Duration drain = DurationStyle.detectAndParse(
+                (String) map(map(map(application, "sample"), "shutdown"), "drain").get("timeout"));
         int grace = (int) podSpec.get("terminationGracePeriodSeconds");
         assertThat(preStopSeconds).isPositive();
         assertThat(bound).isEqualTo(Duration.ofSeconds(20));
-        assertThat(grace).isGreaterThan(preStopSeconds + (int) bound.toSeconds());
+        assertThat(grace).isGreaterThan(preStopSeconds + (int) drain.toSeconds() + (int) bound.toSeconds());
         assertThat(map(packagedApplicationYaml(), "server").get("shutdown")).isEqualTo("graceful");
     }
 
