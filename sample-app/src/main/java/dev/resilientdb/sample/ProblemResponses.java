@@ -16,6 +16,7 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.transaction.CannotCreateTransactionException;
+import org.springframework.transaction.TransactionSystemException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
@@ -56,11 +57,15 @@ public class ProblemResponses extends ResponseEntityExceptionHandler {
     /**
      * The database could not serve the request even after the retry engine's attempts: the pool had
      * no connection in time, the server was unreachable or restarting, or a commit's outcome stayed
-     * unknown. The request may succeed later, so the answer is 503 with {@code Retry-After}. To map
-     * another exception (a circuit breaker's, say) to 503, add it to this list.
+     * unknown. The request may succeed later, so the answer is 503 with {@code Retry-After}; a client
+     * that sends an {@code Idempotency-Key} can repeat the request safely. To map another exception (a
+     * circuit breaker's, say) to 503, add it to this list.
+     * <p>
+     * {@link TransactionSystemException} is here because a commit or rollback that fails at the
+     * connection level (a connection the server closed) surfaces as one, not as a data access error.
      */
     @ExceptionHandler({ DataAccessResourceFailureException.class, TransientDataAccessException.class,
-            CannotCreateTransactionException.class })
+            CannotCreateTransactionException.class, TransactionSystemException.class })
     ResponseEntity<ProblemDetail> databaseUnavailable(Exception ex) {
         log.warn("Answering 503, database unavailable: " + describe(ex));
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
