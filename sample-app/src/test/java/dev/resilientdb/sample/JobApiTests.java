@@ -1,6 +1,11 @@
 package dev.resilientdb.sample;
 
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -15,6 +20,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * Every endpoint of the API and every kind of bad input, over HTTP against the running sample on a
@@ -95,6 +101,34 @@ class JobApiTests extends SampleHttpTestSupport {
         assertThat(usage(account)).isEqualTo(1);
         assertThat(database().queryLong("SELECT count(*) FROM jobs WHERE idempotency_key = '" + key + "'"))
             .isEqualTo(1);
+    }
+
+    @Test
+    void requestWhoseAnswerWasLostIsAnsweredWithTheCommittedJobWhenSentAgain() throws Exception {
+        String account = newAccount();
+        assertThat(postJob(jobJson(account, "render")).status()).isEqualTo(201);
+        String key = UUID.randomUUID().toString();
+        HttpRequest request = HttpRequest.newBuilder(uri("/api/jobs"))
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", key)
+            .timeout(Duration.ofSeconds(1))
+            .POST(HttpRequest.BodyPublishers.ofString(jobJson(account, "render")))
+            .build();
+        // Hold the account's usage row: the request inserts its job, then waits on the row lock, and the
+        // client gives up before the server commits; the client cannot know whether the job exists.
+        try (Connection admin = database().superuserConnection(); Statement statement = admin.createStatement()) {
+            admin.setAutoCommit(false);
+            statement.executeQuery("SELECT jobs FROM account_usage WHERE account = '" + account + "' FOR UPDATE");
+            assertThatExceptionOfType(HttpTimeoutException.class)
+                .isThrownBy(() -> http.send(request, HttpResponse.BodyHandlers.ofString()));
+            admin.commit();
+        }
+        Response again = postJob(jobJson(account, "render"), "Idempotency-Key", key);
+        assertThat(again.status()).isEqualTo(201);
+        assertThat(again.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(database().queryColumn("SELECT id FROM jobs WHERE idempotency_key = '" + key + "'"))
+            .containsExactly(again.json().get("id").asText());
+        assertThat(usage(account)).isEqualTo(2);
     }
 
     @Test
