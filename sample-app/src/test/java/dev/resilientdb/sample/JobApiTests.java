@@ -1,10 +1,13 @@
 package dev.resilientdb.sample;
 
+import java.io.IOException;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -172,6 +175,30 @@ class JobApiTests extends SampleHttpTestSupport {
         assertProblem(response, 400);
         assertThat(response.json().get("errors").toString()).contains("Idempotency-Key");
         assertThat(usage(account)).isEqualTo(1);
+    }
+
+    @Test
+    void headerOverTomcatsLimitIsBadRequestProblem() {
+        assertProblem(postJob(jobJson(newAccount(), "render"), "Idempotency-Key", "k".repeat(20_000)), 400);
+    }
+
+    @Test
+    void malformedUriIsBadRequestProblem() throws IOException {
+        // java.net.URI refuses to build this URI, so the request is written by hand.
+        try (Socket socket = new Socket("localhost", this.port)) {
+            socket.getOutputStream().write(
+                    "GET /api/jobs/%ZZ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(response).startsWith("HTTP/1.1 400").containsIgnoringCase("Content-Type: application/problem+json");
+            JsonNode problem = json.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+            assertThat(problem.get("status").asInt()).isEqualTo(400);
+            assertThat(problem.get("title").asText()).isEqualTo("Bad Request");
+        }
+    }
+
+    @Test
+    void unsupportedMethodIsMethodNotAllowedProblem() {
+        assertProblem(send(HttpRequest.newBuilder(uri("/api/jobs/" + UUID.randomUUID())).DELETE().build()), 405);
     }
 
     @Test
