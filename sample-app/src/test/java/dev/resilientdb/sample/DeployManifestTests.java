@@ -50,13 +50,16 @@ class DeployManifestTests {
         assertThat(map(liveness, "httpGet").get("path")).isEqualTo("/actuator/health/liveness");
         for (Map<String, Object> probe : List.of(startup, readiness, liveness)) {
             assertThat(probe.get("timeoutSeconds")).isEqualTo(1);
-            assertThat(map(probe, "httpGet").get("port")).isEqualTo("http");
+            assertThat(map(probe, "httpGet").get("port")).isEqualTo("management");
         }
         int startupBudget = (int) startup.get("periodSeconds") * (int) startup.get("failureThreshold");
         assertThat(startupBudget).as("seconds the application gets to start").isGreaterThanOrEqualTo(60);
         List<Map<String, Object>> ports = list(container, "ports");
         assertThat(ports).anySatisfy((port) -> assertThat(port).containsEntry("name", "http")
             .containsEntry("containerPort", 8080));
+        Map<String, Object> application = packagedApplicationYaml();
+        assertThat(ports).anySatisfy((port) -> assertThat(port).containsEntry("name", "management")
+            .containsEntry("containerPort", map(map(application, "management"), "server").get("port")));
     }
 
     @Test
@@ -117,7 +120,7 @@ class DeployManifestTests {
         Map<String, Object> labels = map(map(map(map(manifest("Deployment"), "spec"), "template"), "metadata"), "labels");
         assertThat(labels).containsAllEntriesOf(selector);
         List<Map<String, Object>> ports = list(map(manifest("Service"), "spec"), "ports");
-        assertThat(ports).anySatisfy((port) -> assertThat(port).containsEntry("targetPort", "http"));
+        assertThat(ports).extracting((port) -> port.get("targetPort")).containsExactly("http");
     }
 
     @Test

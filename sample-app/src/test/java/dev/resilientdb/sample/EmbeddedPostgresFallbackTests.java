@@ -27,7 +27,7 @@ class EmbeddedPostgresFallbackTests {
         Path dataDirectory = Path.of("target", "embedded-fallback-" + UUID.randomUUID()).toAbsolutePath();
         String account = "fallback-" + UUID.randomUUID();
         try (ConfigurableApplicationContext context = new SpringApplicationBuilder(SampleApplication.class).run(
-                "--server.port=0", "--sample.embedded-postgres.data-directory=" + dataDirectory)) {
+                "--server.port=0", "--management.server.port=0", "--sample.embedded-postgres.data-directory=" + dataDirectory)) {
             assertThat(context.getEnvironment().getProperty("spring.datasource.url"))
                 .startsWith("jdbc:postgresql://localhost:").endsWith("/sample");
             int port = ((WebServerApplicationContext) context).getWebServer().getPort();

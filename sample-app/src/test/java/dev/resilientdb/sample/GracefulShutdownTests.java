@@ -49,10 +49,11 @@ class GracefulShutdownTests {
     void sigtermDuringLoadFinishesEveryRequestInFlightAndLosesNoAcceptedJob() throws Exception {
         PostgresServer database = PostgresServers.shared();
         int port = freePort();
+        int managementPort = freePort();
         Path log = Path.of("target", "graceful-shutdown-app.log");
-        this.application = startApplication(port, database, log);
+        this.application = startApplication(port, managementPort, database, log);
         String baseUrl = "http://localhost:" + port;
-        awaitReady(baseUrl, Duration.ofSeconds(90));
+        awaitReady("http://localhost:" + managementPort, Duration.ofSeconds(90));
 
         LoadDriver.Options options = LoadDriver.Options.of(baseUrl, 1000, Long.MAX_VALUE)
             .withDuration(Duration.ofSeconds(12))
@@ -91,11 +92,12 @@ class GracefulShutdownTests {
         ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
     }
 
-    private static Process startApplication(int port, PostgresServer database, Path log) throws IOException {
+    private static Process startApplication(int port, int managementPort, PostgresServer database, Path log)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Files.createDirectories(log.getParent());
         return new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                SampleApplication.class.getName(), "--server.port=" + port,
+                SampleApplication.class.getName(), "--server.port=" + port, "--management.server.port=" + managementPort,
                 "--spring.datasource.url=" + database.jdbcUrl(), "--spring.datasource.username=" + database.username(),
                 "--spring.datasource.password=" + database.password())
             .redirectErrorStream(true)
@@ -103,13 +105,13 @@ class GracefulShutdownTests {
             .start();
     }
 
-    private static void awaitReady(String baseUrl, Duration timeout) throws InterruptedException {
+    private static void awaitReady(String managementUrl, Duration timeout) throws InterruptedException {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             try {
                 HttpResponse<Void> response = http.send(
-                        HttpRequest.newBuilder(URI.create(baseUrl + "/actuator/health/readiness")).build(),
+                        HttpRequest.newBuilder(URI.create(managementUrl + "/actuator/health/readiness")).build(),
                         HttpResponse.BodyHandlers.discarding());
                 if (response.statusCode() == 200) {
                     return;

@@ -14,6 +14,7 @@ import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -34,6 +35,9 @@ abstract class SampleHttpTestSupport {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {

@@ -20,7 +20,8 @@ class ScriptTests extends SampleHttpTestSupport {
 
     @Test
     void verifyPassesEveryStepAgainstRunningSample() throws Exception {
-        Run run = run("bash", "scripts/verify", "http://localhost:" + this.port);
+        Run run = run("bash", "scripts/verify", "http://localhost:" + this.port,
+                "http://localhost:" + this.managementPort);
         assertThat(run.exitCode()).as(run.output()).isZero();
         assertThat(run.output()).contains("PASSED  health", "PASSED  database health", "PASSED  create job",
                 "PASSED  read job", "PASSED  usage").doesNotContain("FAILED  ");
@@ -32,7 +33,7 @@ class ScriptTests extends SampleHttpTestSupport {
         try (ServerSocket socket = new ServerSocket(0)) {
             unusedPort = socket.getLocalPort();
         }
-        Run run = run("bash", "scripts/verify", "http://localhost:" + unusedPort);
+        Run run = run("bash", "scripts/verify", "http://localhost:" + unusedPort, "http://localhost:" + unusedPort);
         assertThat(run.exitCode()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("FAILED  health", "FAILED  database health", "FAILED  usage")
             .doesNotContain("PASSED  ");
