@@ -1,0 +1,79 @@
+package dev.resilientdb.architecture;
+
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaMethod;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchCondition;
+import com.tngtech.archunit.lang.ConditionEvents;
+import com.tngtech.archunit.lang.SimpleConditionEvent;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.beans.factory.config.BeanFactoryPostProcessor;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.context.annotation.Bean;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * The structural rules of STYLE.md, checked on the compiled main classes.
+ */
+class ArchitectureTests {
+
+    private static final JavaClasses MAIN = new ClassFileImporter()
+        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("dev.resilientdb");
+
+    @Test
+    void userFacingApiDoesNotDependOnAutoConfiguration() {
+        noClasses().that().resideOutsideOfPackage("dev.resilientdb.autoconfigure..")
+            .should().dependOnClassesThat().resideInAPackage("dev.resilientdb.autoconfigure..")
+            .allowEmptyShould(true)
+            .check(MAIN);
+    }
+
+    @Test
+    void autoConfigurationsLiveInAutoconfigurePackages() {
+        classes().that().areAnnotatedWith(AutoConfiguration.class)
+            .should().resideInAPackage("dev.resilientdb.autoconfigure..")
+            .check(MAIN);
+    }
+
+    @Test
+    void noFieldInjection() {
+        fields().should().notBeAnnotatedWith(Autowired.class).andShould().notBeAnnotatedWith(Value.class).check(MAIN);
+    }
+
+    @Test
+    void postProcessorBeanMethodsAreStatic() {
+        methods().that().areAnnotatedWith(Bean.class)
+            .and(returnPostProcessor())
+            .should(beStatic())
+            .allowEmptyShould(true)
+            .check(MAIN);
+    }
+
+    private static DescribedPredicate<JavaMethod> returnPostProcessor() {
+        return DescribedPredicate.describe("return a bean or bean factory post-processor",
+                method -> method.getRawReturnType().isAssignableTo(BeanPostProcessor.class)
+                        || method.getRawReturnType().isAssignableTo(BeanFactoryPostProcessor.class));
+    }
+
+    private static ArchCondition<JavaMethod> beStatic() {
+        return new ArchCondition<>("be static") {
+            @Override
+            public void check(JavaMethod method, ConditionEvents events) {
+                boolean isStatic = method.getModifiers().contains(com.tngtech.archunit.core.domain.JavaModifier.STATIC);
+                events.add(new SimpleConditionEvent(method, isStatic, method.getFullName() + " is not static"));
+            }
+        };
+    }
+
+}
