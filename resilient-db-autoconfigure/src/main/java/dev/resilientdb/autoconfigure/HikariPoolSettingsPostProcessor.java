@@ -1,21 +1,25 @@
 package dev.resilientdb.autoconfigure;
 
+import java.time.Duration;
+
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.DatabaseStartupWait;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
-import org.springframework.boot.jdbc.DataSourceUnwrapper;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
 
 /**
  * Applies {@link HikariPoolSettings} to every HikariCP {@link DataSource} bean once Spring Boot has
- * bound {@code spring.datasource.hikari.*} to it, and before the pool starts.
+ * bound {@code spring.datasource.hikari.*} to it, and before the pool starts; names an unnamed pool
+ * after its bean, so that logs, metrics and health agree on it; and, when
+ * {@code resilient.db.startup.wait-for-database} is set, waits for the database.
  */
 class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentAware, Ordered {
 
@@ -37,7 +41,7 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
     @Override
     public Object postProcessAfterInitialization(Object bean, String beanName) {
         if (bean instanceof DataSource dataSource) {
-            HikariDataSource hikari = DataSourceUnwrapper.unwrap(dataSource, HikariDataSource.class);
+            HikariDataSource hikari = HikariDataSources.unwrap(dataSource);
             if (hikari == null) {
                 logger.warn("resilient-db: DataSource bean '" + beanName + "' is a " + bean.getClass().getName()
                         + ", not HikariCP: resilient.db.pool.* and resilient.db.driver.* are not applied to it");
@@ -47,9 +51,17 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
                         + "resilient-db could configure it: resilient.db.pool.* and resilient.db.driver.* are not applied to it");
             }
             else {
-                String summary = new HikariPoolSettings(this.properties.getObject(), this.environment).applyTo(hikari);
-                String pool = (hikari.getPoolName() != null) ? "pool '" + hikari.getPoolName() + "'" : "pool";
-                logger.info("resilient-db: " + pool + " of DataSource bean '" + beanName + "': " + summary);
+                ResilientDbProperties properties = this.properties.getObject();
+                if (hikari.getPoolName() == null) {
+                    hikari.setPoolName(beanName);
+                }
+                String summary = new HikariPoolSettings(properties, this.environment).applyTo(hikari);
+                logger.info("resilient-db: pool '" + hikari.getPoolName() + "' of DataSource bean '" + beanName + "': "
+                        + summary);
+                Duration wait = properties.getStartup().getWaitForDatabase();
+                if (!wait.isZero()) {
+                    DatabaseStartupWait.await(hikari, wait, hikari.getDataSourceProperties().getProperty("ApplicationName"));
+                }
             }
         }
         return bean;

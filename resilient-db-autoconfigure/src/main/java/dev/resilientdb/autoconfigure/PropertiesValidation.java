@@ -28,6 +28,101 @@ final class PropertiesValidation {
     static void validate(ResilientDbProperties properties, Errors errors) {
         validatePool(properties.getPool(), errors);
         validateDriver(properties.getDriver(), errors);
+        validateRetry(properties.getRetry(), errors);
+        validateHealthAndStartup(properties, errors);
+        validateCircuitBreakerAndBudget(properties, errors);
+    }
+
+    private static void validateCircuitBreakerAndBudget(ResilientDbProperties properties, Errors errors) {
+        ResilientDbProperties.CircuitBreaker breaker = properties.getCircuitBreaker();
+        if (breaker.getFailureRateThreshold() <= 0 || breaker.getFailureRateThreshold() > 100) {
+            reject(errors, "circuitBreaker.failureRateThreshold", "must be above 0 and at most 100 (percent)",
+                    "Set it to a percentage such as 90.");
+        }
+        if (atLeast(errors, "circuitBreaker.slidingWindow", breaker.getSlidingWindow(), Duration.ofSeconds(1))
+                && breaker.getSlidingWindow().toNanosPart() != 0) {
+            reject(errors, "circuitBreaker.slidingWindow", "must be whole seconds", "Set it in seconds, for example 10s.");
+        }
+        if (breaker.getMinimumCalls() < 1) {
+            reject(errors, "circuitBreaker.minimumCalls", "must be at least 1", "Set it to, for example, 20.");
+        }
+        positive(errors, "circuitBreaker.waitInOpenState", breaker.getWaitInOpenState(), "1s");
+        if (breaker.getTrialCalls() < 1) {
+            reject(errors, "circuitBreaker.trialCalls", "must be at least 1", "Set it to, for example, 3.");
+        }
+        ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
+        if (budget.getRatio() < 0) {
+            reject(errors, "retry.budget.ratio", "must not be negative",
+                    "Set it to the share of first attempts that may be retried, for example 0.5.");
+        }
+        if (budget.getMinRetriesPerSecond() < 0) {
+            reject(errors, "retry.budget.minRetriesPerSecond", "must not be negative", "Set it to, for example, 10.");
+        }
+    }
+
+    private static void validateHealthAndStartup(ResilientDbProperties properties, Errors errors) {
+        if (atLeast(errors, "health.timeout", properties.getHealth().getTimeout(), Duration.ofMillis(100))
+                && properties.getHealth().getTimeout().compareTo(Duration.ofSeconds(30)) > 0) {
+            reject(errors, "health.timeout", "must not exceed 30s",
+                    "Keep it below your probes' timeout (Kubernetes: 1s by default), for example 800ms.");
+        }
+        double threshold = properties.getPool().getSaturationWarnThreshold();
+        if (threshold <= 0.0 || threshold > 1.0) {
+            reject(errors, "pool.saturationWarnThreshold", "must be above 0 and at most 1",
+                    "Set it to a share of max-size, for example 0.8 for 80%.");
+        }
+        positive(errors, "pool.saturationWarnInterval", properties.getPool().getSaturationWarnInterval(), "1m");
+        Duration wait = properties.getStartup().getWaitForDatabase();
+        if (notNull(errors, "startup.waitForDatabase", wait) && wait.isNegative()) {
+            reject(errors, "startup.waitForDatabase", "must not be negative",
+                    "Set it to 0 to start without waiting, or to how long to wait, for example 60s.");
+        }
+    }
+
+    private static void validateRetry(ResilientDbProperties.Retry retry, Errors errors) {
+        if (retry.getMaxAttempts() < 1) {
+            reject(errors, "retry.maxAttempts", "must be at least 1",
+                    "Set it to 1 for no retries, or to the number of attempts to allow, for example 10.");
+        }
+        boolean initialValid = positive(errors, "retry.initialInterval", retry.getInitialInterval(), "100ms");
+        boolean maxValid = positive(errors, "retry.maxInterval", retry.getMaxInterval(), "2s");
+        if (initialValid && maxValid && retry.getMaxInterval().compareTo(retry.getInitialInterval()) < 0) {
+            reject(errors, "retry.maxInterval", "must not be shorter than resilient.db.retry.initial-interval ("
+                    + format(retry.getInitialInterval()) + ")",
+                    "Raise it to at least resilient.db.retry.initial-interval, or lower that.");
+        }
+        if (retry.getMultiplier() < 1.0) {
+            reject(errors, "retry.multiplier", "must be at least 1.0",
+                    "Set it to 1.0 for a fixed back-off, or above 1.0 (for example 2.0) for a growing one.");
+        }
+        if (retry.getJitter() < 0.0 || retry.getJitter() > 1.0) {
+            reject(errors, "retry.jitter", "must be between 0.0 and 1.0",
+                    "Set it to a fraction such as 0.5 (back-offs vary by up to 50%), or 0 for none.");
+        }
+        positive(errors, "retry.deadline", retry.getDeadline(), "10s");
+        validateSqlStates(errors, "retry.retryableSqlStates", retry.getRetryableSqlStates());
+        validateSqlStates(errors, "retry.nonRetryableSqlStates", retry.getNonRetryableSqlStates());
+    }
+
+    private static void validateSqlStates(Errors errors, String field, java.util.List<String> states) {
+        for (String state : states) {
+            if (state == null || !state.matches("[0-9A-Za-z]{2}|[0-9A-Za-z]{5}")) {
+                reject(errors, field, "contains '" + state + "', which is neither a SQLSTATE nor a SQLSTATE class",
+                        "Use five-character SQLSTATEs such as 55P03, or two-character classes such as 08.");
+                return;
+            }
+        }
+    }
+
+    private static boolean positive(Errors errors, String field, Duration value, String example) {
+        if (!notNull(errors, field, value)) {
+            return false;
+        }
+        if (value.isNegative() || value.isZero()) {
+            reject(errors, field, "must be longer than 0", "Set a positive duration, for example " + example + ".");
+            return false;
+        }
+        return true;
     }
 
     private static void validatePool(ResilientDbProperties.Pool pool, Errors errors) {

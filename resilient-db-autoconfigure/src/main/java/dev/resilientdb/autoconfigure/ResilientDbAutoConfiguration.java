@@ -1,11 +1,18 @@
 package dev.resilientdb.autoconfigure;
 
+import java.time.Duration;
+
+import javax.sql.DataSource;
+
 import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.PoolSaturationMonitor;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -26,10 +33,23 @@ public class ResilientDbAutoConfiguration {
     @ConditionalOnClass(HikariDataSource.class)
     static class HikariPoolConfiguration {
 
+        /** Often enough to catch a saturated pool within a second, rarely enough to cost nothing. */
+        private static final Duration SATURATION_SAMPLE_INTERVAL = Duration.ofSeconds(1);
+
         @Bean
         static HikariPoolSettingsPostProcessor resilientDbHikariPoolSettingsPostProcessor(
                 ObjectProvider<ResilientDbProperties> properties) {
             return new HikariPoolSettingsPostProcessor(properties);
+        }
+
+        @Bean
+        @ConditionalOnSingleCandidate(DataSource.class)
+        @ConditionalOnMissingBean
+        PoolSaturationMonitor resilientDbPoolSaturationMonitor(DataSource dataSource, ResilientDbProperties properties) {
+            HikariDataSource pool = HikariDataSources.unwrap(dataSource);
+            ResilientDbProperties.Pool settings = properties.getPool();
+            return (pool != null) ? new PoolSaturationMonitor(pool, settings.getSaturationWarnThreshold(),
+                    settings.getSaturationWarnInterval(), SATURATION_SAMPLE_INTERVAL) : null;
         }
 
     }

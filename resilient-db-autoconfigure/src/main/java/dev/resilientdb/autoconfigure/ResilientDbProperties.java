@@ -1,8 +1,11 @@
 package dev.resilientdb.autoconfigure;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.core.Ordered;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
@@ -27,6 +30,14 @@ public class ResilientDbProperties implements Validator {
 
     private final Driver driver = new Driver();
 
+    private final Retry retry = new Retry();
+
+    private final Health health = new Health();
+
+    private final CircuitBreaker circuitBreaker = new CircuitBreaker();
+
+    private final Startup startup = new Startup();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -41,6 +52,22 @@ public class ResilientDbProperties implements Validator {
 
     public Driver getDriver() {
         return this.driver;
+    }
+
+    public Retry getRetry() {
+        return this.retry;
+    }
+
+    public Health getHealth() {
+        return this.health;
+    }
+
+    public CircuitBreaker getCircuitBreaker() {
+        return this.circuitBreaker;
+    }
+
+    public Startup getStartup() {
+        return this.startup;
     }
 
     @Override
@@ -104,9 +131,19 @@ public class ResilientDbProperties implements Validator {
         private Duration initializationFailTimeout = Duration.ofMillis(1);
 
         /**
-         * Name of the pool in logs, metrics and JMX; unset keeps Spring Boot's or HikariCP's name.
+         * Name of the pool in logs, metrics and JMX; unset uses spring.datasource.name, or the DataSource bean name.
          */
         private String name;
+
+        /**
+         * Utilisation (share of max-size in use, 0 to 1) at which a saturation warning is logged.
+         */
+        private double saturationWarnThreshold = 0.8;
+
+        /**
+         * Least time between two saturation warnings while the pool stays above the threshold.
+         */
+        private Duration saturationWarnInterval = Duration.ofMinutes(1);
 
         public int getMaxSize() {
             return this.maxSize;
@@ -188,6 +225,22 @@ public class ResilientDbProperties implements Validator {
             this.name = name;
         }
 
+        public double getSaturationWarnThreshold() {
+            return this.saturationWarnThreshold;
+        }
+
+        public void setSaturationWarnThreshold(double saturationWarnThreshold) {
+            this.saturationWarnThreshold = saturationWarnThreshold;
+        }
+
+        public Duration getSaturationWarnInterval() {
+            return this.saturationWarnInterval;
+        }
+
+        public void setSaturationWarnInterval(Duration saturationWarnInterval) {
+            this.saturationWarnInterval = saturationWarnInterval;
+        }
+
         /** The minimum idle count in effect: the configured one, or max-size when unset. */
         public int effectiveMinIdle() {
             return (this.minIdle != null) ? this.minIdle : this.maxSize;
@@ -263,6 +316,334 @@ public class ResilientDbProperties implements Validator {
 
         public void setApplicationName(String applicationName) {
             this.applicationName = applicationName;
+        }
+
+    }
+
+    /**
+     * How transient failures are retried by the retrying transaction template and
+     * {@code @RetryableTransactional}.
+     */
+    public static class Retry {
+
+        /**
+         * Whether transactions are retried; false leaves Spring Boot's plain TransactionTemplate.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Maximum number of attempts of one unit of work, the first included.
+         */
+        private int maxAttempts = 10;
+
+        /**
+         * Back-off before the first retry.
+         */
+        private Duration initialInterval = Duration.ofMillis(100);
+
+        /**
+         * Factor by which the back-off grows after each retry.
+         */
+        private double multiplier = 2.0;
+
+        /**
+         * Longest back-off between two attempts.
+         */
+        private Duration maxInterval = Duration.ofSeconds(2);
+
+        /**
+         * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer), so that callers do not retry in lockstep.
+         */
+        private double jitter = 0.5;
+
+        /**
+         * Time after the first attempt started beyond which no attempt is started; the caller then gets the last failure.
+         */
+        private Duration deadline = Duration.ofSeconds(10);
+
+        /**
+         * Extra SQLSTATEs (five characters) or SQLSTATE classes (two characters) to retry.
+         */
+        private List<String> retryableSqlStates = new ArrayList<>();
+
+        /**
+         * SQLSTATEs or SQLSTATE classes never to retry; wins over every other rule.
+         */
+        private List<String> nonRetryableSqlStates = new ArrayList<>();
+
+        /**
+         * Order of the @RetryableTransactional advice; it must stay below the transaction advice's order (Ordered.LOWEST_PRECEDENCE) so that retry wraps the transaction.
+         */
+        private int order = Ordered.LOWEST_PRECEDENCE - 1;
+
+        private final Budget budget = new Budget();
+
+        public Budget getBudget() {
+            return this.budget;
+        }
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public int getMaxAttempts() {
+            return this.maxAttempts;
+        }
+
+        public void setMaxAttempts(int maxAttempts) {
+            this.maxAttempts = maxAttempts;
+        }
+
+        public Duration getInitialInterval() {
+            return this.initialInterval;
+        }
+
+        public void setInitialInterval(Duration initialInterval) {
+            this.initialInterval = initialInterval;
+        }
+
+        public double getMultiplier() {
+            return this.multiplier;
+        }
+
+        public void setMultiplier(double multiplier) {
+            this.multiplier = multiplier;
+        }
+
+        public Duration getMaxInterval() {
+            return this.maxInterval;
+        }
+
+        public void setMaxInterval(Duration maxInterval) {
+            this.maxInterval = maxInterval;
+        }
+
+        public double getJitter() {
+            return this.jitter;
+        }
+
+        public void setJitter(double jitter) {
+            this.jitter = jitter;
+        }
+
+        public Duration getDeadline() {
+            return this.deadline;
+        }
+
+        public void setDeadline(Duration deadline) {
+            this.deadline = deadline;
+        }
+
+        public List<String> getRetryableSqlStates() {
+            return this.retryableSqlStates;
+        }
+
+        public void setRetryableSqlStates(List<String> retryableSqlStates) {
+            this.retryableSqlStates = retryableSqlStates;
+        }
+
+        public List<String> getNonRetryableSqlStates() {
+            return this.nonRetryableSqlStates;
+        }
+
+        public void setNonRetryableSqlStates(List<String> nonRetryableSqlStates) {
+            this.nonRetryableSqlStates = nonRetryableSqlStates;
+        }
+
+        public int getOrder() {
+            return this.order;
+        }
+
+        public void setOrder(int order) {
+            this.order = order;
+        }
+
+    }
+
+    /**
+     * The database health check behind /actuator/health/db.
+     */
+    public static class Health {
+
+        /**
+         * Whether the starter's database health check replaces Spring Boot's.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Longest time one health check may take; keep it below the probe timeout of Kubernetes (1s by default).
+         */
+        private Duration timeout = Duration.ofMillis(800);
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Duration getTimeout() {
+            return this.timeout;
+        }
+
+        public void setTimeout(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+    }
+
+    /**
+     * Behaviour while the application starts.
+     */
+    public static class Startup {
+
+        /**
+         * How long start-up waits for the database to accept a connection before it fails; 0 does not wait.
+         */
+        private Duration waitForDatabase = Duration.ZERO;
+
+        public Duration getWaitForDatabase() {
+            return this.waitForDatabase;
+        }
+
+        public void setWaitForDatabase(Duration waitForDatabase) {
+            this.waitForDatabase = waitForDatabase;
+        }
+
+    }
+
+    /**
+     * Application-wide cap on retries, so that a struggling database is not hit by a retry storm.
+     */
+    public static class Budget {
+
+        /**
+         * Whether retries are capped.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Retries allowed per first attempt over the last 10 seconds (0.5 means retries may add up to 50% to the load).
+         */
+        private double ratio = 0.5;
+
+        /**
+         * Retries always allowed per second, however few the first attempts.
+         */
+        private int minRetriesPerSecond = 10;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public double getRatio() {
+            return this.ratio;
+        }
+
+        public void setRatio(double ratio) {
+            this.ratio = ratio;
+        }
+
+        public int getMinRetriesPerSecond() {
+            return this.minRetriesPerSecond;
+        }
+
+        public void setMinRetriesPerSecond(int minRetriesPerSecond) {
+            this.minRetriesPerSecond = minRetriesPerSecond;
+        }
+
+    }
+
+    /**
+     * Failing fast while the database is unavailable, instead of every call waiting for the connection timeout and every retry.
+     */
+    public static class CircuitBreaker {
+
+        /**
+         * Whether calls fail fast while the database is unavailable.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Share of calls in the sliding window (percent) failing with connection errors that makes calls fail fast.
+         */
+        private float failureRateThreshold = 90;
+
+        /**
+         * Span of recent calls the failure rate is computed over; an outage shorter than this is ridden out by retries.
+         */
+        private Duration slidingWindow = Duration.ofSeconds(10);
+
+        /**
+         * Fewest calls in the sliding window before the failure rate counts.
+         */
+        private int minimumCalls = 20;
+
+        /**
+         * How long calls fail fast before a few trial calls test whether the database is back.
+         */
+        private Duration waitInOpenState = Duration.ofSeconds(1);
+
+        /**
+         * How many trial calls decide whether normal service resumes.
+         */
+        private int trialCalls = 3;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public float getFailureRateThreshold() {
+            return this.failureRateThreshold;
+        }
+
+        public void setFailureRateThreshold(float failureRateThreshold) {
+            this.failureRateThreshold = failureRateThreshold;
+        }
+
+        public Duration getSlidingWindow() {
+            return this.slidingWindow;
+        }
+
+        public void setSlidingWindow(Duration slidingWindow) {
+            this.slidingWindow = slidingWindow;
+        }
+
+        public int getMinimumCalls() {
+            return this.minimumCalls;
+        }
+
+        public void setMinimumCalls(int minimumCalls) {
+            this.minimumCalls = minimumCalls;
+        }
+
+        public Duration getWaitInOpenState() {
+            return this.waitInOpenState;
+        }
+
+        public void setWaitInOpenState(Duration waitInOpenState) {
+            this.waitInOpenState = waitInOpenState;
+        }
+
+        public int getTrialCalls() {
+            return this.trialCalls;
+        }
+
+        public void setTrialCalls(int trialCalls) {
+            this.trialCalls = trialCalls;
         }
 
     }

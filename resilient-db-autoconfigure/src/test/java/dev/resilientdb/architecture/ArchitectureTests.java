@@ -47,6 +47,20 @@ class ArchitectureTests {
     }
 
     @Test
+    void springRetryIsUsedInOnePlaceOnly() {
+        noClasses().that().doNotHaveFullyQualifiedName("dev.resilientdb.retry.RetryEngine")
+            .and().resideOutsideOfPackage("dev.resilientdb.autoconfigure..")
+            .and(DescribedPredicate.describe("are not nested in RetryEngine",
+                    (com.tngtech.archunit.core.domain.JavaClass type) -> !type.getName().startsWith("dev.resilientdb.retry.RetryEngine$")))
+            .should().dependOnClassesThat().resideInAPackage("org.springframework.retry..")
+            .check(MAIN);
+        noClasses().that().resideInAPackage("dev.resilientdb.autoconfigure..")
+            .and().doNotHaveSimpleName("ResilientDbRetryAutoConfiguration")
+            .should().dependOnClassesThat().resideInAPackage("org.springframework.retry..")
+            .check(MAIN);
+    }
+
+    @Test
     void noFieldInjection() {
         fields().should().notBeAnnotatedWith(Autowired.class).andShould().notBeAnnotatedWith(Value.class).check(MAIN);
     }

@@ -52,6 +52,24 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.driver.connect-timeout        | -5s    | must be 0 (off) or at least 1s              | Set it to 0
             resilient.db.driver.socket-timeout         | 10s    | must be longer than resilient.db.driver.statement-timeout | Raise it above
             resilient.db.driver.statement-timeout      | -1s    | must be 0 (off) or at least 1ms             | Set it to 0
+            resilient.db.retry.max-attempts            | 0      | must be at least 1                          | Set it to 1 for no retries
+            resilient.db.retry.initial-interval        | 0ms    | must be longer than 0                       | for example 100ms
+            resilient.db.retry.max-interval            | 50ms   | must not be shorter than resilient.db.retry.initial-interval | Raise it
+            resilient.db.retry.multiplier              | 0.5    | must be at least 1.0                        | Set it to 1.0 for a fixed back-off
+            resilient.db.retry.jitter                  | 1.5    | must be between 0.0 and 1.0                 | Set it to a fraction
+            resilient.db.retry.deadline                | 0s     | must be longer than 0                       | for example 10s
+            resilient.db.retry.retryable-sql-states    | 4000   | neither a SQLSTATE nor a SQLSTATE class     | five-character SQLSTATEs
+            resilient.db.health.timeout                | 50ms   | must be at least 100ms                      | Set it to 100ms or more
+            resilient.db.health.timeout                | 1m     | must not exceed 30s                         | Keep it below your probes' timeout
+            resilient.db.pool.saturation-warn-threshold | 0     | must be above 0 and at most 1               | for example 0.8
+            resilient.db.pool.saturation-warn-threshold | 1.2   | must be above 0 and at most 1               | for example 0.8
+            resilient.db.pool.saturation-warn-interval | 0s     | must be longer than 0                       | for example 1m
+            resilient.db.startup.wait-for-database     | -10s   | must not be negative                        | Set it to 0 to start without waiting
+            resilient.db.circuit-breaker.failure-rate-threshold | 150 | must be above 0 and at most 100 (percent) | such as 90
+            resilient.db.circuit-breaker.sliding-window | 1500ms | must be whole seconds                       | for example 10s
+            resilient.db.circuit-breaker.minimum-calls | 0      | must be at least 1                          | for example, 20
+            resilient.db.circuit-breaker.trial-calls   | 0      | must be at least 1                          | for example, 3
+            resilient.db.retry.budget.ratio            | -0.1   | must not be negative                        | for example 0.5
             """)
     void invalidValueFailsWithPropertyProblemAndFix(String property, String value, String problem, String fix) {
         this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {

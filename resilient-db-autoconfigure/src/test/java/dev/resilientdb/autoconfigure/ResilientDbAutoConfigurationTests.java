@@ -172,7 +172,7 @@ class ResilientDbAutoConfigurationTests {
     @Test
     void startupLogLineShowsEffectiveSettingsWithoutThePassword(CapturedOutput output) {
         this.contextRunner.run(context -> {
-            assertThat(output).contains("resilient-db: pool of DataSource bean 'dataSource'", "max-size=10", "connection-timeout=2000ms",
+            assertThat(output).contains("resilient-db: pool 'dataSource' of DataSource bean 'dataSource'", "max-size=10", "connection-timeout=2000ms",
                     "socket-timeout=45s");
             assertThat(output).doesNotContain("s3cret");
         });

@@ -1,0 +1,81 @@
+package dev.resilientdb.actuate;
+
+import java.util.function.Supplier;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.pool.PoolStatistics;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.boot.actuate.health.Health;
+import org.springframework.boot.actuate.health.HealthIndicator;
+
+/**
+ * Health of the database behind a HikariCP pool, for {@code /actuator/health/db}. Unlike Spring
+ * Boot's {@code DataSourceHealthIndicator}, it never borrows a pool connection, so it answers
+ * within its timeout even when every connection is busy and callers queue.
+ * <p>
+ * UP when the database answered a round trip on the probe's own connection; also UP when the server
+ * refused the probe's connection only because all its connection slots are taken (53300) while the
+ * pool still holds connections, because the application can still work. DOWN otherwise. Details:
+ * the pool's statistics, whether it is saturated, the check's latency, and the state of the retry
+ * engine's circuit breaker; never the URL,
+ * credentials or SQL.
+ */
+public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean {
+
+    private final HikariDataSource dataSource;
+
+    private final DatabaseProbe probe;
+
+    private final HealthCheckObserver observer;
+
+    private final Supplier<String> circuitBreakerState;
+
+    /**
+     * @param dataSource the pool
+     * @param probe the check that proves the database reachable
+     * @param observer told every check's latency and outcome
+     * @param circuitBreakerState the retry engine's circuit breaker state, or {@code null} when there is none
+     */
+    public DatabaseHealthIndicator(HikariDataSource dataSource, DatabaseProbe probe, HealthCheckObserver observer,
+            Supplier<String> circuitBreakerState) {
+        this.dataSource = dataSource;
+        this.probe = probe;
+        this.observer = observer;
+        this.circuitBreakerState = circuitBreakerState;
+    }
+
+    @Override
+    public Health health() {
+        DatabaseProbe.Result result = this.probe.check();
+        PoolStatistics pool = PoolStatistics.of(this.dataSource);
+        boolean up = result.reachable() || (result.tooManyConnections() && pool.total() > 0);
+        this.observer.checked(pool.name(), result.latency(), up);
+        Health.Builder health = up ? Health.up() : Health.down();
+        health.withDetail("database", "PostgreSQL")
+            .withDetail("pool", String.valueOf(pool.name()))
+            .withDetail("active", pool.active())
+            .withDetail("idle", pool.idle())
+            .withDetail("total", pool.total())
+            .withDetail("threadsWaiting", pool.waiting())
+            .withDetail("max", pool.max())
+            .withDetail("utilization", Math.round(pool.utilization() * 100) / 100.0)
+            .withDetail("saturated", pool.saturated())
+            .withDetail("checkLatencyMs", result.latency().toMillis());
+        String breaker = this.circuitBreakerState.get();
+        if (breaker != null) {
+            health.withDetail("circuitBreaker", breaker);
+        }
+        if (result.error() != null) {
+            health.withDetail("error", result.error());
+        }
+        return health.build();
+    }
+
+    @Override
+    public void destroy() {
+        this.probe.close();
+    }
+
+}

@@ -1,0 +1,134 @@
+package dev.resilientdb.pool;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import com.zaxxer.hikari.HikariDataSource;
+
+/**
+ * Proves the database reachable without taking a connection from the pool: a round trip on one
+ * dedicated connection of its own, opened with the pool's settings and reopened when broken. A
+ * check never takes longer than the timeout, however the server behaves, and concurrent checks
+ * share the one in progress instead of piling up. Thread-safe.
+ */
+public final class DatabaseProbe implements AutoCloseable {
+
+    private final HikariDataSource dataSource;
+
+    private final Duration timeout;
+
+    private final String applicationName;
+
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "resilient-db-health");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    /** Used only on the executor's thread. */
+    private Connection connection;
+
+    private CompletableFuture<Result> inFlight;
+
+    /**
+     * @param dataSource the pool whose database is checked
+     * @param timeout bound of one check
+     * @param applicationName the {@code application_name} of the probe's connection
+     */
+    public DatabaseProbe(HikariDataSource dataSource, Duration timeout, String applicationName) {
+        this.dataSource = dataSource;
+        this.timeout = timeout;
+        this.applicationName = applicationName;
+    }
+
+    /** Checks the database, within the timeout. */
+    public Result check() {
+        long start = System.nanoTime();
+        CompletableFuture<Result> check;
+        synchronized (this) {
+            if (this.inFlight == null || this.inFlight.isDone()) {
+                this.inFlight = CompletableFuture.supplyAsync(this::roundTrip, this.executor);
+            }
+            check = this.inFlight;
+        }
+        try {
+            return check.get(this.timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        catch (TimeoutException ex) {
+            return new Result(false, since(start), null, "no answer within " + this.timeout.toMillis() + "ms");
+        }
+        catch (ExecutionException ex) {
+            return new Result(false, since(start), null, ex.getCause().getClass().getSimpleName());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return new Result(false, since(start), null, "interrupted");
+        }
+    }
+
+    private Result roundTrip() {
+        long start = System.nanoTime();
+        try {
+            if (this.connection == null || this.connection.isClosed()) {
+                this.connection = DirectConnections.open(this.dataSource, this.applicationName, this.timeout);
+            }
+            try (Statement statement = this.connection.createStatement()) {
+                statement.execute("SELECT 1");
+            }
+            return new Result(true, since(start), null, null);
+        }
+        catch (SQLException ex) {
+            closeConnection();
+            return new Result(false, since(start), ex.getSQLState(),
+                    "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        this.executor.execute(this::closeConnection);
+        this.executor.shutdown();
+    }
+
+    private void closeConnection() {
+        if (this.connection != null) {
+            try {
+                this.connection.close();
+            }
+            catch (SQLException ex) {
+                // Broken already; nothing to release.
+            }
+            this.connection = null;
+        }
+    }
+
+    private static Duration since(long start) {
+        return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /**
+     * What one check found.
+     *
+     * @param reachable whether the database answered a round trip
+     * @param latency how long the check took for the caller
+     * @param sqlState the SQLSTATE of the failure, if the server or driver gave one
+     * @param error what went wrong, without URL, credentials or SQL; {@code null} when reachable
+     */
+    public record Result(boolean reachable, Duration latency, String sqlState, String error) {
+
+        /** Whether the server refused a new connection because all its slots are taken (53300). */
+        public boolean tooManyConnections() {
+            return "53300".equals(this.sqlState);
+        }
+
+    }
+
+}

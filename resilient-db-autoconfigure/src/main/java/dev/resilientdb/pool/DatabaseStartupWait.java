@@ -1,0 +1,79 @@
+package dev.resilientdb.pool;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+
+import com.zaxxer.hikari.HikariConfig;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+/**
+ * Waits at start-up until the database accepts a connection, with a growing back-off, so that an
+ * application started before its database waits instead of crash-looping.
+ */
+public final class DatabaseStartupWait {
+
+    private static final Log logger = LogFactory.getLog(DatabaseStartupWait.class);
+
+    private static final Duration FIRST_BACK_OFF = Duration.ofMillis(100);
+
+    private static final Duration LONGEST_BACK_OFF = Duration.ofSeconds(5);
+
+    private DatabaseStartupWait() {
+    }
+
+    /**
+     * Returns once a connection could be opened; logs one INFO line per failed attempt.
+     * @param config the pool's configuration (URL, credentials, driver settings)
+     * @param patience how long to keep trying
+     * @param applicationName the {@code application_name} of the attempts
+     * @throws IllegalStateException if the database did not accept a connection in time
+     */
+    public static void await(HikariConfig config, Duration patience, String applicationName) {
+        long start = System.nanoTime();
+        Duration backOff = FIRST_BACK_OFF;
+        for (int attempt = 1;; attempt++) {
+            Duration remaining = patience.minus(Duration.ofNanos(System.nanoTime() - start));
+            try (Connection connection = DirectConnections.open(config, applicationName,
+                    max(Duration.ofSeconds(1), min(remaining, Duration.ofSeconds(5))))) {
+                if (attempt > 1) {
+                    logger.info("resilient-db: the database accepted a connection after " + attempt + " attempts");
+                }
+                return;
+            }
+            catch (SQLException ex) {
+                remaining = patience.minus(Duration.ofNanos(System.nanoTime() - start));
+                if (remaining.compareTo(backOff) <= 0) {
+                    throw new IllegalStateException("The database did not accept a connection within "
+                            + patience.toSeconds() + "s (resilient.db.startup.wait-for-database); last failure SQLSTATE "
+                            + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")", ex);
+                }
+                logger.info("resilient-db: waiting for the database: attempt " + attempt + " failed with SQLSTATE "
+                        + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + "); next attempt in "
+                        + backOff.toMillis() + "ms, giving up in " + remaining.toSeconds() + "s");
+                sleep(backOff);
+                backOff = min(backOff.multipliedBy(2), LONGEST_BACK_OFF);
+            }
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return (a.compareTo(b) <= 0) ? a : b;
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return (a.compareTo(b) >= 0) ? a : b;
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for the database", ex);
+        }
+    }
+
+}

@@ -1,0 +1,27 @@
+package dev.resilientdb.retry;
+
+import java.time.Duration;
+
+import org.springframework.dao.DataAccessResourceFailureException;
+
+/**
+ * The database has been failing with connection errors for a while, so the call failed at once
+ * instead of waiting for a connection timeout and every retry. A few trial calls go through now and
+ * then; normal service resumes by itself once they succeed. A web application answers 503 with
+ * {@code Retry-After: }{@link #getRetryAfter()}.
+ */
+public class DatabaseUnavailableException extends DataAccessResourceFailureException {
+
+    private final Duration retryAfter;
+
+    public DatabaseUnavailableException(String message, Duration retryAfter) {
+        super(message);
+        this.retryAfter = retryAfter;
+    }
+
+    /** How long until the next trial call may go through. */
+    public Duration getRetryAfter() {
+        return this.retryAfter;
+    }
+
+}

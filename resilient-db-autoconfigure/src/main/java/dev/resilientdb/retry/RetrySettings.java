@@ -1,0 +1,29 @@
+package dev.resilientdb.retry;
+
+import java.time.Duration;
+
+/**
+ * How often and how patiently a unit of work is re-run: at most {@code maxAttempts} attempts, with
+ * an exponential back-off from {@code initialInterval}, growing by {@code multiplier} up to
+ * {@code maxInterval}, varied at random by {@code ±jitter} (a fraction), and never beyond
+ * {@code deadline} after the first attempt started.
+ */
+public record RetrySettings(int maxAttempts, Duration initialInterval, double multiplier, Duration maxInterval,
+        double jitter, Duration deadline) {
+
+    public RetrySettings {
+        if (maxAttempts < 1) {
+            throw new IllegalArgumentException("maxAttempts must be at least 1");
+        }
+        if (multiplier < 1.0 || jitter < 0.0 || jitter > 1.0) {
+            throw new IllegalArgumentException("multiplier must be at least 1 and jitter between 0 and 1");
+        }
+    }
+
+    /** The same settings with another maximum number of attempts. */
+    public RetrySettings withMaxAttempts(int maxAttempts) {
+        return new RetrySettings(maxAttempts, this.initialInterval, this.multiplier, this.maxInterval, this.jitter,
+                this.deadline);
+    }
+
+}
