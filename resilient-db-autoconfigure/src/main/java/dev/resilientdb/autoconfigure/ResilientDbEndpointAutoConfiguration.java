@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.actuate.DatabasePoolEndpoint;
 
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -14,28 +15,43 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
- * Auto-configuration of the {@code dbpool} actuator endpoint. Available when the application
- * exposes it ({@code management.endpoints.web.exposure.include=dbpool}); Spring Boot exposes only
- * {@code health} over HTTP by default.
+ * Auto-configuration of the actuator endpoints' side of resilient-db: the {@code dbpool} endpoint,
+ * available when the application exposes it ({@code management.endpoints.web.exposure.include=dbpool};
+ * Spring Boot exposes only {@code health} over HTTP by default), and a sanitising function that keeps
+ * database credentials out of {@code env} and {@code configprops} even when they show values.
  */
 @AutoConfiguration(after = { DataSourceAutoConfiguration.class, ResilientDbAutoConfiguration.class })
-@ConditionalOnClass({ Endpoint.class, HikariDataSource.class })
+@ConditionalOnClass(Endpoint.class)
 @ConditionalOnBooleanProperty(name = ResilientDbProperties.PREFIX + ".enabled", matchIfMissing = true)
-@ConditionalOnAvailableEndpoint(DatabasePoolEndpoint.class)
-@ConditionalOnSingleCandidate(DataSource.class)
 public class ResilientDbEndpointAutoConfiguration {
 
     @Bean
-    @ConditionalOnMissingBean
-    DatabasePoolEndpoint databasePoolEndpoint(DataSource dataSource) {
-        HikariDataSource pool = HikariDataSources.unwrap(dataSource);
-        if (pool == null) {
-            throw new IllegalStateException("The dbpool endpoint needs a HikariCP DataSource; "
-                    + "exclude it with management.endpoint.dbpool.enabled=false");
+    @ConditionalOnMissingBean(name = "resilientDbCredentialsSanitizer")
+    SanitizingFunction resilientDbCredentialsSanitizer(Environment environment) {
+        return new DatabaseCredentialsSanitizingFunction(environment);
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(HikariDataSource.class)
+    @ConditionalOnAvailableEndpoint(DatabasePoolEndpoint.class)
+    @ConditionalOnSingleCandidate(DataSource.class)
+    static class DatabasePoolEndpointConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        DatabasePoolEndpoint databasePoolEndpoint(DataSource dataSource) {
+            HikariDataSource pool = HikariDataSources.unwrap(dataSource);
+            if (pool == null) {
+                throw new IllegalStateException("The dbpool endpoint needs a HikariCP DataSource; "
+                        + "turn it off with management.endpoint.dbpool.access=none");
+            }
+            return new DatabasePoolEndpoint(pool);
         }
-        return new DatabasePoolEndpoint(pool);
+
     }
 
 }
