@@ -5,6 +5,8 @@ import java.sql.SQLException;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import dev.resilientdb.retry.CommitOutcomeUnknownException;
+import dev.resilientdb.retry.DatabaseUnavailableException;
 import dev.resilientdb.sample.jobs.IdempotencyKeyReusedException;
 import dev.resilientdb.sample.jobs.InvalidRequestException;
 
@@ -56,24 +58,38 @@ public class ProblemResponses extends ResponseEntityExceptionHandler {
 
     /**
      * The database could not serve the request even after the retry engine's attempts: the pool had
-     * no connection in time, the server was unreachable or restarting, or a commit's outcome stayed
-     * unknown. The request may succeed later, so the answer is 503 with {@code Retry-After}; a client
-     * that sends an {@code Idempotency-Key} can repeat the request safely. To map another exception (a
-     * circuit breaker's, say) to 503, add it to this list.
+     * no connection in time, the server was unreachable or restarting, a commit's outcome stayed
+     * unknown, or the circuit breaker failed the call fast ({@link DatabaseUnavailableException}, a
+     * {@link DataAccessResourceFailureException}). The request may succeed later, so the answer is
+     * 503 with {@code Retry-After}; a client that sends an {@code Idempotency-Key} can repeat the
+     * request safely. To map another exception to 503, add it to this list.
      * <p>
      * {@link TransactionSystemException} is here because a commit or rollback that fails at the
      * connection level (a connection the server closed) surfaces as one, not as a data access error.
      */
     @ExceptionHandler({ DataAccessResourceFailureException.class, TransientDataAccessException.class,
-            CannotCreateTransactionException.class, TransactionSystemException.class })
+            CannotCreateTransactionException.class, TransactionSystemException.class,
+            CommitOutcomeUnknownException.class })
     ResponseEntity<ProblemDetail> databaseUnavailable(Exception ex) {
         log.warn("Answering 503, database unavailable: " + describe(ex));
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
                 "The database is unavailable; try again later.");
         problem.setTitle("Service unavailable");
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
-            .header(HttpHeaders.RETRY_AFTER, RETRY_AFTER_SECONDS)
+            .header(HttpHeaders.RETRY_AFTER, retryAfterSeconds(ex))
             .body(problem);
+    }
+
+    /**
+     * Seconds the client should wait: until the circuit breaker lets trial calls through when it is
+     * the breaker that failed the call, else a fixed couple of seconds.
+     */
+    static String retryAfterSeconds(Exception ex) {
+        if (ex instanceof DatabaseUnavailableException unavailable && unavailable.getRetryAfter() != null) {
+            long millis = unavailable.getRetryAfter().toMillis();
+            return String.valueOf(Math.max(1, (millis + 999) / 1000));
+        }
+        return RETRY_AFTER_SECONDS;
     }
 
     /** Any other database failure: a bug or a schema problem, not the client's fault. */

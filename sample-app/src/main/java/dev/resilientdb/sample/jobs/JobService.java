@@ -6,14 +6,17 @@ import java.time.OffsetDateTime;
 import java.util.Optional;
 import java.util.UUID;
 
+import dev.resilientdb.retry.RetryableTransactional;
+
 import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.annotation.Transactional;
 
 /**
  * Stores jobs and counts each account's usage, both in one transaction, so that a job and the
- * count it adds can never disagree.
+ * count it adds can never disagree. Every method is a unit of work that the starter's retry engine
+ * runs again, in a new transaction, when it fails transiently (lost connection, serialization
+ * failure, deadlock, too many connections); no retry loop is written here.
  */
 @Service
 public class JobService {
@@ -42,7 +45,7 @@ public class JobService {
      * lets a client re-send a request whose answer it never got.
      * @throws IdempotencyKeyReusedException if the key was used for a different account or type
      */
-    @Transactional
+    @RetryableTransactional(idempotent = true)
     public JobSubmission submit(String account, String type, String idempotencyKey) {
         Optional<Job> inserted = this.jdbc
             .sql("INSERT INTO jobs (" + JOB_COLUMNS + ", idempotency_key) VALUES (?, ?, ?, ?, now(), ?)"
@@ -69,14 +72,14 @@ public class JobService {
         return new JobSubmission(inserted.get(), false);
     }
 
-    /** The job with the given id, if there is one. */
-    @Transactional(readOnly = true)
+    /** The job with the given id, if there is one. A read: retrying it is always safe. */
+    @RetryableTransactional(readOnly = true, idempotent = true)
     public Optional<Job> find(UUID id) {
         return this.jdbc.sql("SELECT " + JOB_COLUMNS + " FROM jobs WHERE id = ?").param(id).query(JOB).optional();
     }
 
-    /** How many jobs the account has submitted; 0 for an account never seen. */
-    @Transactional(readOnly = true)
+    /** How many jobs the account has submitted; 0 for an account never seen. A read: retrying it is safe. */
+    @RetryableTransactional(readOnly = true, idempotent = true)
     public AccountUsage usage(String account) {
         long jobs = this.jdbc.sql("SELECT jobs FROM account_usage WHERE account = ?")
             .param(account)
