@@ -1,0 +1,149 @@
+package dev.resilientdb.sample;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import dev.resilientdb.sample.load.LoadDriver;
+import dev.resilientdb.sample.load.LoadDriver.Outcome;
+import dev.resilientdb.test.PostgresServer;
+import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SIGTERM in the middle of load, to the sample running as its own JVM, as Kubernetes sends it.
+ * <p>
+ * "In flight at the signal" means sent before the signal: the client had started the request (on an
+ * open connection) when the signal was sent. Every such request must get an HTTP answer, never a
+ * connection error: the server stops accepting new connections but finishes what it has. Requests
+ * sent after the signal may find the server gone (connection refused or closed); that is what a
+ * client of a stopping pod sees once Kubernetes has taken the pod out of the Service, and why the
+ * Deployment's preStop gives it time to do so. Whatever the timing, every request that got a 201 is
+ * stored exactly once.
+ */
+class GracefulShutdownTests {
+
+    private Process application;
+
+    @AfterEach
+    void stopApplication() {
+        if (this.application != null && this.application.isAlive()) {
+            this.application.destroyForcibly();
+        }
+    }
+
+    @Test
+    void sigtermDuringLoadFinishesEveryRequestInFlightAndLosesNoAcceptedJob() throws Exception {
+        PostgresServer database = PostgresServers.shared();
+        int port = freePort();
+        int managementPort = freePort();
+        Path log = Path.of("target", "graceful-shutdown-app.log");
+        this.application = startApplication(port, managementPort, database, log);
+        String baseUrl = "http://localhost:" + port;
+        awaitReady("http://localhost:" + managementPort, Duration.ofSeconds(90));
+
+        LoadDriver.Options options = LoadDriver.Options.of(baseUrl, 1000, Long.MAX_VALUE)
+            .withDuration(Duration.ofSeconds(12))
+            .withoutUsageCheck();
+        CompletableFuture<LoadDriver.Result> load = CompletableFuture.supplyAsync(() -> LoadDriver.run(options, System.out));
+        long loadStarted = System.nanoTime();
+        awaitJobsStoredSince(database, loadStarted, 1000, Duration.ofSeconds(30));
+
+        long signalled = System.nanoTime();
+        this.application.destroy(); // SIGTERM on Linux
+        boolean exited = this.application.waitFor(60, TimeUnit.SECONDS);
+        long stopped = System.nanoTime();
+        LoadDriver.Result result = load.get(120, TimeUnit.SECONDS);
+
+        List<Outcome> inFlight = result.outcomes().stream().filter((outcome) -> outcome.startNanos() < signalled).toList();
+        List<Outcome> answeredAfterSignal = inFlight.stream().filter((outcome) -> outcome.endNanos() > signalled).toList();
+        List<Outcome> sentAfterSignal = result.outcomes().stream().filter((outcome) -> outcome.startNanos() >= signalled)
+            .toList();
+        System.out.printf("SIGTERM after %d ms of load; application exited %s with status %s after %d ms%n",
+                TimeUnit.NANOSECONDS.toMillis(signalled - loadStarted), exited ? "" : "NOT",
+                exited ? this.application.exitValue() : "-", TimeUnit.NANOSECONDS.toMillis(stopped - signalled));
+        System.out.printf("sent before the signal: %d (%d of them answered after it); sent after: %d (%d got 201)%n",
+                inFlight.size(), answeredAfterSignal.size(), sentAfterSignal.size(),
+                sentAfterSignal.stream().filter(Outcome::created).count());
+
+        assertThat(exited).as("application exited after SIGTERM").isTrue();
+        assertThat(Files.readString(log)).contains("Commencing graceful shutdown")
+            .contains("Graceful shutdown complete");
+        assertThat(answeredAfterSignal).as("requests in flight at the signal").isNotEmpty();
+        assertThat(inFlight).as("requests sent before the signal").allSatisfy((outcome) -> assertThat(outcome.status())
+            .as(outcome.error() != null ? outcome.error() : "status").isEqualTo(201));
+        assertThat(result.serverErrors()).isZero();
+        assertThat(result.outcomes()).allSatisfy(
+                (outcome) -> assertThat(outcome.created() || outcome.connectionError()).as("201 or no answer").isTrue());
+        ExactlyOnce.assertEveryCreatedJobStoredExactlyOnce(result, database);
+        ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
+    }
+
+    private static Process startApplication(int port, int managementPort, PostgresServer database, Path log)
+            throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.createDirectories(log.getParent());
+        return new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                SampleApplication.class.getName(), "--server.port=" + port, "--management.server.port=" + managementPort,
+                "--spring.datasource.url=" + database.jdbcUrl(), "--spring.datasource.username=" + database.username(),
+                "--spring.datasource.password=" + database.password())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    }
+
+    private static void awaitReady(String managementUrl, Duration timeout) throws InterruptedException {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<Void> response = http.send(
+                        HttpRequest.newBuilder(URI.create(managementUrl + "/actuator/health/readiness")).build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (response.statusCode() == 200) {
+                    return;
+                }
+            }
+            catch (IOException ex) {
+                // not listening yet
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("The application did not become ready within " + timeout);
+    }
+
+    private static void awaitJobsStoredSince(PostgresServer database, long sinceNanos, long count, Duration timeout)
+            throws InterruptedException {
+        long since = System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sinceNanos) - 1000;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            long stored = database.queryLong("SELECT count(*) FROM jobs WHERE type = 'load' AND created_at >= to_timestamp("
+                    + since / 1000.0 + ")");
+            if (stored >= count) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("Fewer than " + count + " jobs stored within " + timeout);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+}
