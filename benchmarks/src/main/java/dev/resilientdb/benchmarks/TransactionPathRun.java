@@ -1,0 +1,91 @@
+package dev.resilientdb.benchmarks;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+
+/**
+ * Runs {@link TransactionPathBenchmark} with JMH, prints throughput and the ratio of each path to
+ * plain {@code @Transactional}, and writes the table and a bar chart into {@code docs/}.
+ */
+final class TransactionPathRun {
+
+    static final String SECTION = "transaction-path";
+
+    static final String CHART = "benchmarks-transaction-path.png";
+
+    /** Benchmark method name to the label in the table, in the table's order. */
+    private static final Map<String, String> PATHS = new LinkedHashMap<>();
+
+    static {
+        PATHS.put("retryableTransactional", "`@RetryableTransactional`");
+        PATHS.put("retryingTemplate", "retrying `TransactionTemplate` bean");
+        PATHS.put("plainTransactional", "plain `@Transactional`");
+        PATHS.put("rawJdbc", "raw JDBC on HikariCP (autocommit)");
+    }
+
+    private TransactionPathRun() {
+    }
+
+    static void run(Path docs) throws Exception {
+        String loadBefore = MachineInfo.loadAverage();
+        long started = System.nanoTime();
+        Options options = new OptionsBuilder().include(TransactionPathBenchmark.class.getName() + "\\.").build();
+        Collection<RunResult> results = new Runner(options).run();
+        long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+
+        Map<String, Result<?>> byMethod = new LinkedHashMap<>();
+        for (RunResult result : results) {
+            String label = result.getParams().getBenchmark();
+            byMethod.put(label.substring(label.lastIndexOf('.') + 1), result.getPrimaryResult());
+        }
+        double baseline = byMethod.get("plainTransactional").getScore();
+        Table table = new Table("path", "ops/s (2 threads)", "± 99.9% CI", "ratio to @Transactional");
+        List<String> categories = new ArrayList<>();
+        List<Double> scores = new ArrayList<>();
+        List<Double> errors = new ArrayList<>();
+        for (Map.Entry<String, String> path : PATHS.entrySet()) {
+            Result<?> result = byMethod.get(path.getKey());
+            table.row(path.getValue(), String.format("%,.0f", result.getScore()),
+                    String.format("%,.0f", result.getScoreError()), String.format("%.2f", result.getScore() / baseline));
+            categories.add(path.getValue().replace("`", "").replace(" (autocommit)", ""));
+            scores.add(result.getScore());
+            errors.add(Double.isNaN(result.getScoreError()) ? 0 : result.getScoreError());
+        }
+        String postgresVersion = java.nio.file.Files.readString(TransactionPathBenchmark.SERVER_VERSION_FILE).trim();
+        List<String> machine = MachineInfo.describe(postgresVersion, loadBefore);
+
+        System.out.println();
+        System.out.println("Transaction path, success only (one-row UPDATE, real PostgreSQL), " + seconds + " s:");
+        System.out.print(table.console());
+        machine.forEach(System.out::println);
+
+        Charts.bars(docs.resolve(CHART), "One-row UPDATE on PostgreSQL, no failures (higher is better)",
+                "operations per second", categories, List.of(new Charts.Series("ops/s", scores, errors)));
+        StringBuilder markdown = new StringBuilder();
+        markdown.append("## Cost of the retrying path when nothing fails (JMH)\n\n");
+        markdown.append("`UPDATE counters SET n = n + 1 WHERE id = ?` on a real PostgreSQL, through each path, from one "
+                + "Spring Boot application context (one HikariCP pool of 10 with the starter's settings). "
+                + "JMH throughput mode, 1 fork, 3 warm-up and 5 measured iterations of 5 s, 2 threads, each thread "
+                + "on its own row. The retrying paths include the circuit breaker and the retry budget, as in "
+                + "production. Raw JDBC runs the statement in autocommit: one round trip instead of the "
+                + "transaction's `BEGIN`/`UPDATE`/`COMMIT` (pgjdbc sends `BEGIN` with the first statement).\n\n");
+        markdown.append(table.markdown()).append('\n');
+        markdown.append("![throughput of each path](").append(CHART).append(")\n\n");
+        markdown.append("Run in ").append(seconds).append(" s with:\n\n");
+        markdown.append("```\nmvn -B -q -pl benchmarks -am verify -DskipTests -Pbenchmark -Dbenchmark=transaction-path\n```\n\n");
+        machine.forEach((line) -> markdown.append(line).append('\n'));
+        BenchmarksDocument.writeSection(docs.resolve("BENCHMARKS.md"), SECTION, markdown.toString());
+        System.out.println("Wrote " + docs.resolve("BENCHMARKS.md") + " and " + docs.resolve(CHART));
+    }
+
+}
