@@ -70,7 +70,7 @@ final class TransactionPathRun {
         machine.forEach(System.out::println);
 
         Charts.bars(docs.resolve(CHART), "One-row UPDATE on PostgreSQL, no failures (higher is better)",
-                "operations per second", categories, List.of(new Charts.Series("ops/s", scores, errors)));
+                "operations per second", "#,##0", categories, List.of(new Charts.Series("ops/s", scores, errors)));
         StringBuilder markdown = new StringBuilder();
         markdown.append("## Cost of the retrying path when nothing fails (JMH)\n\n");
         markdown.append("`UPDATE counters SET n = n + 1 WHERE id = ?` on a real PostgreSQL, through each path, from one "
