@@ -105,9 +105,15 @@ class GrafanaDashboardTests extends SampleHttpTestSupport {
         return names;
     }
 
-    /** Label names in matchers and in {@code by (...)} clauses. */
+    /** Label names in matchers, in {@code by (...)} clauses and in the panels' legends ({@code {{pool}}}). */
     static Set<String> labelNames(JsonNode dashboard) {
         Set<String> names = new TreeSet<>();
+        dashboard.path("panels").forEach((panel) -> panel.path("targets").forEach((target) -> {
+            Matcher legend = Pattern.compile("\\{\\{\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*}}").matcher(target.path("legendFormat").asText());
+            while (legend.find()) {
+                names.add(legend.group(1));
+            }
+        }));
         for (String expression : expressions(dashboard)) {
             Matcher matcher = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*=~?\\s*\"").matcher(expression);
             while (matcher.find()) {
