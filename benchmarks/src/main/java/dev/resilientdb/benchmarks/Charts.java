@@ -34,6 +34,12 @@ final class Charts {
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setPlotGridVerticalLinesVisible(false);
         chart.getStyler().setDecimalPattern(decimalPattern);
+        chart.getStyler().setYAxisMin(0.0);
+        double highest = series.stream().flatMap((one) -> one.values().stream()).mapToDouble(Number::doubleValue).max().orElse(0);
+        if (highest <= 0) {
+            // all zero (nothing failed): draw an axis that shows it, not an empty plot
+            chart.getStyler().setYAxisMax(1.0);
+        }
         for (Series one : series) {
             if (one.errors() != null) {
                 chart.addSeries(one.name(), categories, one.values(), one.errors());

@@ -36,9 +36,9 @@ final class Table {
     String console() {
         int[] widths = new int[this.header.size()];
         for (int i = 0; i < widths.length; i++) {
-            widths[i] = this.header.get(i).length();
+            widths[i] = plain(this.header.get(i)).length();
             for (List<String> row : this.rows) {
-                widths[i] = Math.max(widths[i], row.get(i).length());
+                widths[i] = Math.max(widths[i], plain(row.get(i)).length());
             }
         }
         StringBuilder text = new StringBuilder();
@@ -51,10 +51,14 @@ final class Table {
 
     private static void appendLine(StringBuilder text, List<String> cells, int[] widths) {
         for (int i = 0; i < cells.size(); i++) {
-            String cell = cells.get(i).replace("`", "");
+            String cell = plain(cells.get(i));
             text.append(i == 0 ? String.format("%-" + widths[i] + "s", cell) : String.format("  %" + widths[i] + "s", cell));
         }
         text.append('\n');
+    }
+
+    private static String plain(String cell) {
+        return cell.replace("`", "");
     }
 
 }
