@@ -388,6 +388,15 @@ final class SideBySideBenchmark {
         measured.saturation.put("answered after more than 1 s", String.valueOf(latencies.stream().filter((l) -> l > 1000).count()));
         measured.saturation.put("no answer within 5 s", String.valueOf(probes.stream().filter((p) -> p.status() == -1).count()));
         measured.saturation.put("health answers", statuses(probes));
+        List<Outcome> inOrder = probes.stream().sorted(java.util.Comparator.comparingLong(Outcome::startNanos)).toList();
+        List<String> notOk = new ArrayList<>();
+        for (int i = 0; i < inOrder.size(); i++) {
+            if (inOrder.get(i).status() != 200) {
+                notOk.add(String.valueOf(i + 1));
+            }
+        }
+        measured.saturation.put("which probes were not 200 (1 = first)",
+                notOk.isEmpty() ? "none" : (notOk.size() > 5 ? "all " + notOk.size() : String.join(", ", notOk)));
         measured.saturation.put("POSTs answered while the lock was held", String.valueOf(waiting));
         measured.saturation.put("the " + SATURATING_REQUESTS + " POSTs: answers", statuses(posts));
     }
