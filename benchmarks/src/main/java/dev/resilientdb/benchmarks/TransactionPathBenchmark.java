@@ -50,8 +50,8 @@ import org.springframework.transaction.annotation.Transactional;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Fork(value = 1, jvmArgsAppend = { "-Xmx512m", "-Dresilientdb.test.postgres=embedded" })
-@Warmup(iterations = 3, time = 5)
-@Measurement(iterations = 5, time = 5)
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 3)
 @Threads(2)
 public class TransactionPathBenchmark {
 

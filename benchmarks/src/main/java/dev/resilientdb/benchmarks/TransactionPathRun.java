@@ -2,16 +2,17 @@ package dev.resilientdb.benchmarks;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.util.ListStatistics;
 
 /**
  * Runs {@link TransactionPathBenchmark} with JMH, prints throughput and the ratio of each path to
@@ -22,6 +23,9 @@ final class TransactionPathRun {
     static final String SECTION = "transaction-path";
 
     static final String CHART = "benchmarks-transaction-path.png";
+
+    /** Rounds of all four paths; each path's numbers are the measured iterations of all rounds together. */
+    static final int ROUNDS = 3;
 
     /** Benchmark method name to the label in the table, in the table's order. */
     private static final Map<String, String> PATHS = new LinkedHashMap<>();
@@ -39,27 +43,40 @@ final class TransactionPathRun {
     static void run(Path docs) throws Exception {
         String loadBefore = MachineInfo.loadAverage();
         long started = System.nanoTime();
-        Options options = new OptionsBuilder().include(TransactionPathBenchmark.class.getName() + "\\.").build();
-        Collection<RunResult> results = new Runner(options).run();
-        long seconds = (System.nanoTime() - started) / 1_000_000_000L;
-
-        Map<String, Result<?>> byMethod = new LinkedHashMap<>();
-        for (RunResult result : results) {
-            String label = result.getParams().getBenchmark();
-            byMethod.put(label.substring(label.lastIndexOf('.') + 1), result.getPrimaryResult());
+        // Rounds, each running every path in its own fork, in a rotated order: the load of a shared
+        // machine drifts, and JMH's own order (by name) would hand that drift to one path.
+        List<String> methods = new ArrayList<>(PATHS.keySet());
+        Map<String, ListStatistics> byMethod = new LinkedHashMap<>();
+        methods.forEach((method) -> byMethod.put(method, new ListStatistics()));
+        for (int round = 0; round < ROUNDS; round++) {
+            for (int i = 0; i < methods.size(); i++) {
+                String method = methods.get((i + round) % methods.size());
+                Options options = new OptionsBuilder()
+                    .include(TransactionPathBenchmark.class.getName() + "." + method + "$")
+                    .build();
+                for (RunResult result : new Runner(options).run()) {
+                    for (BenchmarkResult benchmark : result.getBenchmarkResults()) {
+                        for (IterationResult iteration : benchmark.getIterationResults()) {
+                            byMethod.get(method).addValue(iteration.getPrimaryResult().getScore());
+                        }
+                    }
+                }
+            }
         }
-        double baseline = byMethod.get("plainTransactional").getScore();
-        Table table = new Table("path", "ops/s (2 threads)", "± 99.9% CI", "ratio to @Transactional");
+        long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+        double baseline = byMethod.get("plainTransactional").getMean();
+        Table table = new Table("path", "ops/s (2 threads, mean)", "± 99.9% CI", "ratio to @Transactional");
         List<String> categories = new ArrayList<>();
         List<Double> scores = new ArrayList<>();
         List<Double> errors = new ArrayList<>();
         for (Map.Entry<String, String> path : PATHS.entrySet()) {
-            Result<?> result = byMethod.get(path.getKey());
-            table.row(path.getValue(), String.format("%,.0f", result.getScore()),
-                    String.format("%,.0f", result.getScoreError()), String.format("%.2f", result.getScore() / baseline));
+            ListStatistics result = byMethod.get(path.getKey());
+            double error = result.getMeanErrorAt(0.999);
+            table.row(path.getValue(), String.format("%,.0f", result.getMean()), String.format("%,.0f", error),
+                    String.format("%.2f", result.getMean() / baseline));
             categories.add(path.getValue().replace("`", "").replace(" (autocommit)", ""));
-            scores.add(result.getScore());
-            errors.add(Double.isNaN(result.getScoreError()) ? 0 : result.getScoreError());
+            scores.add(result.getMean());
+            errors.add(Double.isNaN(error) ? 0 : error);
         }
         String postgresVersion = java.nio.file.Files.readString(TransactionPathBenchmark.SERVER_VERSION_FILE).trim();
         List<String> machine = MachineInfo.describe(postgresVersion, loadBefore);
@@ -75,8 +92,10 @@ final class TransactionPathRun {
         markdown.append("## Cost of the retrying path when nothing fails (JMH)\n\n");
         markdown.append("`UPDATE counters SET n = n + 1 WHERE id = ?` on a real PostgreSQL, through each path, from one "
                 + "Spring Boot application context (one HikariCP pool of 10 with the starter's settings). "
-                + "JMH throughput mode, 1 fork, 3 warm-up and 5 measured iterations of 5 s, 2 threads, each thread "
-                + "on its own row. The retrying paths include the circuit breaker and the retry budget, as in "
+                + "JMH throughput mode, 2 threads, each thread on its own row; " + ROUNDS + " rounds, each running "
+                + "every path in its own fork (2 warm-up and 3 measured iterations of 3 s) in a rotated order, so "
+                + "that a drifting load on the shared machine is spread over all paths; a path's numbers are its "
+                + (ROUNDS * 3) + " measured iterations together (mean, and JMH's 99.9% confidence interval). The retrying paths include the circuit breaker and the retry budget, as in "
                 + "production. Raw JDBC runs the statement in autocommit: one round trip instead of the "
                 + "transaction's `BEGIN`/`UPDATE`/`COMMIT` (pgjdbc sends `BEGIN` with the first statement).\n\n");
         markdown.append(table.markdown()).append('\n');
