@@ -28,7 +28,7 @@ final class Charts {
     static void bars(Path file, String title, String yAxis, String decimalPattern, List<String> categories,
             List<Series> series) throws IOException {
         CategoryChart chart = new CategoryChartBuilder().width(900).height(480).title(title).yAxisTitle(yAxis).build();
-        chart.getStyler().setLegendPosition(LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(LegendPosition.OutsideS);
         chart.getStyler().setLegendVisible(series.size() > 1);
         chart.getStyler().setLabelsVisible(true);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);

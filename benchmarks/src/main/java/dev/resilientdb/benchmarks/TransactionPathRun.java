@@ -37,6 +37,9 @@ final class TransactionPathRun {
         PATHS.put("rawJdbc", "raw JDBC on HikariCP (autocommit)");
     }
 
+    private static final Map<String, String> SHORT_LABELS = Map.of("retryableTransactional", "@RetryableTransactional",
+            "retryingTemplate", "retrying template", "plainTransactional", "@Transactional", "rawJdbc", "raw JDBC");
+
     private TransactionPathRun() {
     }
 
@@ -74,7 +77,7 @@ final class TransactionPathRun {
             double error = result.getMeanErrorAt(0.999);
             table.row(path.getValue(), String.format("%,.0f", result.getMean()), String.format("%,.0f", error),
                     String.format("%.2f", result.getMean() / baseline));
-            categories.add(path.getValue().replace("`", "").replace(" (autocommit)", ""));
+            categories.add(SHORT_LABELS.get(path.getKey()));
             scores.add(result.getMean());
             errors.add(Double.isNaN(error) ? 0 : error);
         }
