@@ -50,9 +50,7 @@ class ContentionFaultTests {
         database = PostgresServers.startDedicated();
         database.execute("ALTER SYSTEM SET deadlock_timeout = '100ms'");
         database.execute("SELECT pg_reload_conf()");
-        registry.add("spring.datasource.url", database::jdbcUrl);
-        registry.add("spring.datasource.username", database::username);
-        registry.add("spring.datasource.password", database::password);
+        database.registerAsDataSource(registry::add);
     }
 
     @AfterAll

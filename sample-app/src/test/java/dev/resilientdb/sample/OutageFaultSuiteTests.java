@@ -69,9 +69,7 @@ class OutageFaultSuiteTests {
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
         database = PostgresServers.startDedicated();
-        registry.add("spring.datasource.url", database::jdbcUrl);
-        registry.add("spring.datasource.username", database::username);
-        registry.add("spring.datasource.password", database::password);
+        database.registerAsDataSource(registry::add);
     }
 
     @AfterAll
@@ -218,7 +216,7 @@ class OutageFaultSuiteTests {
         long recoveryMillis = firstSuccessAfter(result, run.backNanos());
         String checks = String.format(java.util.Locale.ROOT,
                 "fail-fast engaged %d s into the outage; %.1f%% of %d requests after it answered 503 within 100 ms "
-                        + "(the rest are the breaker's trial calls); liveness 200 and probes answered within %d ms throughout",
+                        + "(any others were already under way when it engaged); liveness 200 and probes answered within %d ms throughout",
                 Duration.ofNanos(engaged.startNanos() - stoppedAt[0]).toSeconds(), fastShare * 100, afterEngaged.size(),
                 probeMillis.stream().mapToLong(Long::longValue).max().orElse(-1));
         ReliabilityReport.add("7. outage of 30 s (longer than the 10 s retry deadline)", result, recoveryMillis + " ms", checks);

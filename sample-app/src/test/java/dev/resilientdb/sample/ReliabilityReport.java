@@ -47,7 +47,7 @@ final class ReliabilityReport {
         System.out.println("reliability: " + row);
         try {
             Files.writeString(ROWS, row + System.lineSeparator(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            String document = document(Files.readAllLines(ROWS));
+            String document = document(Files.readAllLines(ROWS).stream().sorted().toList());
             Files.writeString(RESULTS, document);
             if (Boolean.getBoolean("reliability.doc")) {
                 Files.createDirectories(DOCUMENT.getParent());
