@@ -92,6 +92,11 @@ public final class DatabaseProbe implements AutoCloseable {
         }
     }
 
+    /** Closes the probe's connection; the next check opens a new one. */
+    public void disconnect() {
+        this.executor.execute(this::closeConnection);
+    }
+
     @Override
     public void close() {
         this.executor.execute(this::closeConnection);

@@ -1,7 +1,13 @@
 package dev.resilientdb.retry;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -16,8 +22,8 @@ import org.apache.commons.logging.LogFactory;
  * exhausted pool on a healthy database. The breaker opens when such failures make up at least the
  * threshold of the calls within the sliding window, so an outage shorter than the window (a
  * restart) is ridden out by retries; then calls fail at once with
- * {@link DatabaseUnavailableException}, a few trial calls go through after the wait, and it closes
- * again when they succeed. Thread-safe.
+ * {@link DatabaseUnavailableException}. It closes again when a recovery check, outside the pool, finds
+ * the database answering (or, without one, when trial calls succeed after the wait). Thread-safe.
  */
 public final class DatabaseCircuitBreaker {
 
@@ -26,6 +32,12 @@ public final class DatabaseCircuitBreaker {
     private final CircuitBreaker breaker;
 
     private final Duration waitInOpenState;
+
+    private final BooleanSupplier recoveryCheck;
+
+    private final List<Consumer<String>> stateListeners = new CopyOnWriteArrayList<>();
+
+    private ScheduledExecutorService recoveryChecks;
 
     /**
      * @param failureRateThreshold share of outage failures (percent) that opens the breaker
@@ -36,23 +48,74 @@ public final class DatabaseCircuitBreaker {
      */
     public DatabaseCircuitBreaker(float failureRateThreshold, Duration slidingWindow, int minimumCalls,
             Duration waitInOpenState, int trialCalls) {
+        this(failureRateThreshold, slidingWindow, minimumCalls, waitInOpenState, trialCalls, null);
+    }
+
+    /**
+     * A breaker that, while open, asks {@code recoveryCheck} every {@code waitInOpenState} whether the
+     * database is back (without the pool: see {@code DatabaseProbe}) and closes when it is, instead of
+     * letting trial calls wait on a pool that has no connections.
+     * @param recoveryCheck whether the database answers now; {@code null} for Resilience4j's trial calls
+     */
+    public DatabaseCircuitBreaker(float failureRateThreshold, Duration slidingWindow, int minimumCalls,
+            Duration waitInOpenState, int trialCalls, BooleanSupplier recoveryCheck) {
         this.waitInOpenState = waitInOpenState;
+        this.recoveryCheck = recoveryCheck;
         this.breaker = CircuitBreaker.of("resilient-db", CircuitBreakerConfig.custom()
             .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
             .slidingWindowSize((int) Math.max(1, slidingWindow.toSeconds()))
             .minimumNumberOfCalls(minimumCalls)
             .failureRateThreshold(failureRateThreshold)
-            .waitDurationInOpenState(waitInOpenState)
+            // With a recovery check, trial calls are only the fallback should the check keep failing.
+            .waitDurationInOpenState((recoveryCheck != null) ? waitInOpenState.multipliedBy(30) : waitInOpenState)
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             .permittedNumberOfCallsInHalfOpenState(trialCalls)
             .recordException(DatabaseCircuitBreaker::isOutage)
             .build());
-        this.breaker.getEventPublisher().onStateTransition(event -> logger.warn("resilient-db: circuit breaker "
-                + event.getStateTransition().getFromState() + " -> " + event.getStateTransition().getToState()
-                + ((event.getStateTransition().getToState() == CircuitBreaker.State.OPEN)
-                        ? ": the database keeps failing with connection errors; calls fail fast for "
-                                + waitInOpenState.toMillis() + "ms"
-                        : "")));
+        this.breaker.getEventPublisher().onStateTransition(event -> {
+            CircuitBreaker.State to = event.getStateTransition().getToState();
+            logger.warn("resilient-db: circuit breaker " + event.getStateTransition().getFromState() + " -> " + to
+                    + ((to == CircuitBreaker.State.OPEN)
+                            ? ": the database keeps failing with connection errors; calls fail fast until it answers again"
+                            : ""));
+            if (to == CircuitBreaker.State.OPEN) {
+                startRecoveryChecks();
+            }
+            else {
+                stopRecoveryChecks();
+            }
+            this.stateListeners.forEach(listener -> listener.accept(state()));
+        });
+    }
+
+    /** Tells the listener the new state (as {@link #state()}) after every transition. */
+    public void onStateChange(Consumer<String> listener) {
+        this.stateListeners.add(listener);
+    }
+
+    private synchronized void startRecoveryChecks() {
+        if (this.recoveryCheck == null || this.recoveryChecks != null) {
+            return;
+        }
+        this.recoveryChecks = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "resilient-db-recovery-check");
+            thread.setDaemon(true);
+            return thread;
+        });
+        long period = this.waitInOpenState.toMillis();
+        this.recoveryChecks.scheduleWithFixedDelay(() -> {
+            if (this.breaker.getState() == CircuitBreaker.State.OPEN && this.recoveryCheck.getAsBoolean()) {
+                logger.warn("resilient-db: the database answers again; closing the circuit breaker");
+                this.breaker.transitionToClosedState();
+            }
+        }, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void stopRecoveryChecks() {
+        if (this.recoveryChecks != null) {
+            this.recoveryChecks.shutdown();
+            this.recoveryChecks = null;
+        }
     }
 
     /** A breaker that never opens. */

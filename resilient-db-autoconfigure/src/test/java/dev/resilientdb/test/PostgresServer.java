@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * A real PostgreSQL server that a test controls: connection details for an application role, a
@@ -48,6 +50,16 @@ public abstract class PostgresServer implements AutoCloseable {
 
     public String password() {
         return APP_PASSWORD;
+    }
+
+    /**
+     * Gives the application role's {@code spring.datasource.*} properties to a property registry,
+     * for example {@code database.registerAsDataSource(registry::add)} in a {@code @DynamicPropertySource}.
+     */
+    public void registerAsDataSource(BiConsumer<String, Supplier<Object>> registry) {
+        registry.accept("spring.datasource.url", this::jdbcUrl);
+        registry.accept("spring.datasource.username", this::username);
+        registry.accept("spring.datasource.password", this::password);
     }
 
     /** Which implementation runs the server, for the one line each test run prints. */

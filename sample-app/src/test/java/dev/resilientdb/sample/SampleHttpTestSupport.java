@@ -42,9 +42,7 @@ abstract class SampleHttpTestSupport {
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
         PostgresServer postgres = PostgresServers.shared();
-        registry.add("spring.datasource.url", postgres::jdbcUrl);
-        registry.add("spring.datasource.username", postgres::username);
-        registry.add("spring.datasource.password", postgres::password);
+        postgres.registerAsDataSource(registry::add);
     }
 
     static PostgresServer database() {

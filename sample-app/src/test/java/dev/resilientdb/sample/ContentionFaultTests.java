@@ -1,0 +1,119 @@
+package dev.resilientdb.sample;
+
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.resilientdb.sample.load.LoadDriver;
+import dev.resilientdb.test.PostgresServer;
+import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Fault 6 of the suite: a storm of serialization failures (40001) and deadlocks (40P01) on one hot
+ * account. The app runs its transactions SERIALIZABLE (HikariCP's default isolation, set the way
+ * an application would) and every request goes to one account, while another client keeps locking
+ * that account's usage row and then the jobs table, in the opposite order to the app. Clients must
+ * see no 5xx and every job must be counted exactly once.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.datasource.hikari.transaction-isolation=TRANSACTION_SERIALIZABLE")
+@Import(RetriedSqlStates.Recording.class)
+class ContentionFaultTests {
+
+    private static PostgresServer database;
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    RetriedSqlStates retried;
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) {
+        database = PostgresServers.startDedicated();
+        database.execute("ALTER SYSTEM SET deadlock_timeout = '100ms'");
+        database.execute("SELECT pg_reload_conf()");
+        database.registerAsDataSource(registry::add);
+    }
+
+    @AfterAll
+    static void closeDatabase() {
+        database.close();
+    }
+
+    @Test
+    void stormOfSerializationFailuresAndDeadlocksOnOneHotAccount() throws Exception {
+        LoadDriver.Options options = new LoadDriver.Options("http://localhost:" + this.port, 8, Long.MAX_VALUE,
+                Duration.ofSeconds(12), 1, 0, 0, Duration.ofSeconds(60), true);
+        AtomicBoolean interfering = new AtomicBoolean(true);
+        AtomicLong interferences = new AtomicLong();
+        CompletableFuture<LoadDriver.Result> load = CompletableFuture
+            .supplyAsync(() -> LoadDriver.run(options, new PrintStream(System.out, true)));
+        Thread.sleep(2_000);
+        CompletableFuture<Void> interferer = CompletableFuture.runAsync(() -> {
+            while (interfering.get()) {
+                lockInTheOppositeOrder();
+                interferences.incrementAndGet();
+                sleep(Duration.ofMillis(150));
+            }
+        });
+        Thread.sleep(8_000);
+        interfering.set(false);
+        interferer.get(30, TimeUnit.SECONDS);
+        LoadDriver.Result result = load.get(2, TimeUnit.MINUTES);
+
+        ExactlyOnce.assertEveryCreatedJobStoredExactlyOnce(result, database);
+        ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
+        long serialization = this.retried.count("40001");
+        long deadlocks = this.retried.count("40P01");
+        ReliabilityReport.add("6. storm on one hot account: SERIALIZABLE load + opposite-order locker", result, "n/a",
+                "retried " + serialization + "× 40001 and " + deadlocks + "× 40P01; exactly once: yes; usage = 201s: "
+                        + (result.usageMatches() ? "yes" : "NO"));
+        assertThat(result.usageMatches()).isTrue();
+        assertThat(result.serverErrors()).isZero();
+        assertThat(result.connectionErrors()).isZero();
+        assertThat(serialization).as("serialization failures retried").isPositive();
+        assertThat(deadlocks).as("deadlocks retried").isPositive();
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Locks the hot account's usage row, then the jobs table: the opposite of the app's order. */
+    private static void lockInTheOppositeOrder() {
+        try (Connection connection = database.superuserConnection(); Statement statement = connection.createStatement()) {
+            connection.setAutoCommit(false);
+            statement.execute("UPDATE account_usage SET jobs = jobs WHERE account LIKE 'load-%'");
+            statement.execute("SELECT pg_sleep(0.05)");
+            statement.execute("LOCK TABLE jobs IN SHARE MODE");
+            connection.commit();
+        }
+        catch (SQLException ex) {
+            // The locker is sometimes the deadlock's victim; it simply tries again.
+        }
+    }
+
+}

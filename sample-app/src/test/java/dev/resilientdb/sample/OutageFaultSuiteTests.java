@@ -1,0 +1,322 @@
+package dev.resilientdb.sample;
+
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+import dev.resilientdb.sample.load.LoadDriver;
+import dev.resilientdb.sample.load.LoadDriver.Outcome;
+import dev.resilientdb.test.PostgresServer;
+import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Import;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The fault suite: the sample app under load (unique {@code Idempotency-Key} per request) while
+ * real faults hit its PostgreSQL. For every fault: no acknowledged write lost or applied twice, and
+ * usage counters equal the 201s; for outages shorter than the retry deadline, no 5xx at all; for a
+ * longer one, fast 503s once fail-fast engages, probes that keep answering, and throughput back
+ * within 2 s of the database. Each fault's numbers go to {@link ReliabilityReport}.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Import(RetriedSqlStates.Recording.class)
+class OutageFaultSuiteTests {
+
+    private static final int CLIENTS = 20;
+
+    private static final Duration LOAD_BEFORE_FAULT = Duration.ofSeconds(3);
+
+    private static PostgresServer database;
+
+    private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    @LocalServerPort
+    int port;
+
+    @LocalManagementPort
+    int managementPort;
+
+    @Autowired
+    RetriedSqlStates retried;
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) {
+        database = PostgresServers.startDedicated();
+        database.registerAsDataSource(registry::add);
+    }
+
+    @AfterAll
+    static void closeDatabase() {
+        database.close();
+    }
+
+    @Test
+    @Order(1)
+    void fastRestart() {
+        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
+            database.restart();
+            return System.nanoTime();
+        });
+        assertSurvivedWithoutErrors("1. fast restart", run);
+        assertReachedTheApplication();
+    }
+
+    @Test
+    @Order(2)
+    void crashAndStartAgain() {
+        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
+            database.kill();
+            sleep(Duration.ofSeconds(1));
+            database.start();
+            return System.nanoTime();
+        });
+        assertSurvivedWithoutErrors("2. crash (SIGKILL), start after 1 s", run);
+        assertReachedTheApplication();
+    }
+
+    @Test
+    @Order(3)
+    void everyBackendTerminatedRepeatedly() {
+        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
+            long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (System.nanoTime() < end) {
+                database.terminateBackends("sample-app");
+                sleep(Duration.ofMillis(250));
+            }
+            return -1;
+        });
+        assertSurvivedWithoutErrors("3. every app backend terminated, every 250 ms for 5 s", run);
+        assertReachedTheApplication();
+    }
+
+    @Test
+    @Order(4)
+    void maxConnectionsExhaustedByAnotherClient() {
+        FaultRun run = underLoad(Duration.ofSeconds(25), () -> {
+            AtomicBoolean hogging = new AtomicBoolean(true);
+            CountDownLatch full = new CountDownLatch(1);
+            List<Connection> hogs = java.util.Collections.synchronizedList(new ArrayList<>());
+            // Several threads, so that the other client wins the slots the app's sessions free, as a busy one would.
+            List<Thread> hogThreads = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                Thread hog = new Thread(() -> {
+                    while (hogging.get()) {
+                        try {
+                            hogs.add(DriverManager.getConnection(database.jdbcUrl(), database.username(), database.password()));
+                        }
+                        catch (SQLException ex) {
+                            if ("53300".equals(ex.getSQLState())) {
+                                full.countDown();
+                            }
+                            sleep(Duration.ofMillis(1));
+                        }
+                    }
+                });
+                hog.start();
+                hogThreads.add(hog);
+            }
+            await(full);
+            long end = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+            while (System.nanoTime() < end) {
+                // Sessions the app opens again are killed, so it keeps asking for slots the other client holds.
+                try {
+                    database.terminateBackends("sample-app");
+                }
+                catch (IllegalStateException ex) {
+                    // Even the superuser's reserved slots can be busy for a moment; the next round kills them.
+                }
+                sleep(Duration.ofMillis(100));
+            }
+            hogging.set(false);
+            hogThreads.forEach(OutageFaultSuiteTests::join);
+            hogs.forEach(OutageFaultSuiteTests::close);
+            return System.nanoTime();
+        });
+        long refused = this.retried.count("53300");
+        assertSurvivedWithoutErrors("4. another client takes every free connection slot for 4 s (53300) while app sessions are killed every 100 ms", run);
+        assertThat(refused).as("retries after 53300").isPositive();
+    }
+
+    @Test
+    @Order(5)
+    void serverHung() {
+        FaultRun run = underLoad(Duration.ofSeconds(14), () -> {
+            database.pause();
+            sleep(Duration.ofSeconds(4));
+            database.resume();
+            return System.nanoTime();
+        });
+        assertSurvivedWithoutErrors("5. server hung (SIGSTOP) for 4 s", run);
+        assertThat(run.result().latencyMillis(100)).as("slowest request waited out the hang").isGreaterThan(3_000);
+    }
+
+    @Test
+    @Order(7)
+    void outageLongerThanTheRetryDeadline() throws Exception {
+        List<Long> probeMillis = new ArrayList<>();
+        List<Integer> livenessStatuses = new ArrayList<>();
+        long[] stoppedAt = new long[1];
+        FaultRun run = underLoad(Duration.ofSeconds(45), () -> {
+            database.stop();
+            stoppedAt[0] = System.nanoTime();
+            long end = stoppedAt[0] + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < end) {
+                long start = System.nanoTime();
+                livenessStatuses.add(managementGet("/actuator/health/liveness"));
+                managementGet("/actuator/health/readiness");
+                managementGet("/actuator/prometheus");
+                probeMillis.add(Duration.ofNanos(System.nanoTime() - start).toMillis());
+                sleep(Duration.ofMillis(500));
+            }
+            database.start();
+            return System.nanoTime();
+        });
+        LoadDriver.Result result = run.result();
+        ExactlyOnce.assertEveryCreatedJobStoredExactlyOnce(result, database);
+        assertThat(result.usageMatches()).isTrue();
+        Outcome engaged = result.outcomes().stream()
+            .filter(outcome -> outcome.startNanos() > stoppedAt[0] && outcome.status() == 503
+                    && outcome.latencyNanos() < Duration.ofMillis(100).toNanos())
+            .min(java.util.Comparator.comparingLong(Outcome::startNanos))
+            .orElseThrow(() -> new AssertionError("fail-fast never engaged during the outage"));
+        List<Outcome> afterEngaged = result.outcomes().stream()
+            .filter(outcome -> outcome.startNanos() >= engaged.startNanos() && outcome.endNanos() < run.backNanos())
+            .toList();
+        long fast503 = afterEngaged.stream()
+            .filter(outcome -> outcome.status() == 503 && outcome.latencyNanos() < Duration.ofMillis(100).toNanos())
+            .count();
+        double fastShare = (double) fast503 / afterEngaged.size();
+        long recoveryMillis = firstSuccessAfter(result, run.backNanos());
+        String checks = String.format(java.util.Locale.ROOT,
+                "fail-fast engaged %d s into the outage; %.1f%% of %d requests after it answered 503 within 100 ms "
+                        + "(any others were already under way when it engaged); liveness 200 and probes answered within %d ms throughout",
+                Duration.ofNanos(engaged.startNanos() - stoppedAt[0]).toSeconds(), fastShare * 100, afterEngaged.size(),
+                probeMillis.stream().mapToLong(Long::longValue).max().orElse(-1));
+        ReliabilityReport.add("7. outage of 30 s (longer than the 10 s retry deadline)", result, recoveryMillis + " ms", checks);
+        assertThat(afterEngaged.stream().filter(outcome -> outcome.status() >= 200 && outcome.status() < 300)).isEmpty();
+        assertThat(fastShare).isGreaterThan(0.9);
+        assertThat(livenessStatuses).isNotEmpty().containsOnly(200);
+        assertThat(probeMillis).allSatisfy(millis -> assertThat(millis).isLessThan(3_000));
+        assertThat(recoveryMillis).isBetween(0L, 2_000L);
+    }
+
+    private void assertSurvivedWithoutErrors(String fault, FaultRun run) {
+        LoadDriver.Result result = run.result();
+        ExactlyOnce.assertEveryCreatedJobStoredExactlyOnce(result, database);
+        ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
+        String recovery = (run.backNanos() > 0) ? firstSuccessAfter(result, run.backNanos()) + " ms" : "n/a";
+        ReliabilityReport.add(fault, result, recovery, this.retried.summary() + "; exactly once: yes; usage = 201s: "
+                + (result.usageMatches() ? "yes" : "NO"));
+        assertThat(result.usageMatches()).isTrue();
+        assertThat(result.serverErrors()).as("5xx during " + fault).isZero();
+        assertThat(result.connectionErrors()).isZero();
+    }
+
+    private void assertReachedTheApplication() {
+        assertThat(this.retried.summary()).as("the fault made the retry engine work").isNotEqualTo("no retries");
+    }
+
+    /** Runs load, injects the fault after a few seconds, and returns when the load ends. */
+    private FaultRun underLoad(Duration duration, LongSupplier fault) {
+        LoadDriver.Options options = LoadDriver.Options.of("http://localhost:" + this.port, CLIENTS, Long.MAX_VALUE)
+            .withDuration(duration);
+        CompletableFuture<LoadDriver.Result> load = CompletableFuture
+            .supplyAsync(() -> LoadDriver.run(options, new PrintStream(System.out, true)));
+        sleep(LOAD_BEFORE_FAULT);
+        this.retried.reset();
+        long back = fault.getAsLong();
+        try {
+            return new FaultRun(load.get(2, TimeUnit.MINUTES), back);
+        }
+        catch (Exception ex) {
+            throw new IllegalStateException("Load did not finish", ex);
+        }
+    }
+
+    /** Milliseconds from the database's return to the first 201 answered after it. */
+    private static long firstSuccessAfter(LoadDriver.Result result, long backNanos) {
+        return result.outcomes().stream()
+            .filter(outcome -> outcome.created() && outcome.endNanos() >= backNanos)
+            .mapToLong(outcome -> Duration.ofNanos(outcome.endNanos() - backNanos).toMillis())
+            .min()
+            .orElse(-1);
+    }
+
+    private int managementGet(String path) {
+        try {
+            HttpResponse<Void> response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + this.managementPort + path))
+                .timeout(Duration.ofSeconds(3)).GET().build(), HttpResponse.BodyHandlers.discarding());
+            return response.statusCode();
+        }
+        catch (Exception ex) {
+            return -1;
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertThat(latch.await(30, TimeUnit.SECONDS)).as("connection slots filled").isTrue();
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void join(Thread thread) {
+        try {
+            thread.join(30_000);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void close(Connection connection) {
+        try {
+            connection.close();
+        }
+        catch (SQLException ex) {
+            // Gone already.
+        }
+    }
+
+    record FaultRun(LoadDriver.Result result, long backNanos) {
+    }
+
+}

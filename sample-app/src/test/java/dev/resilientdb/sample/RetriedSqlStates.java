@@ -1,0 +1,59 @@
+package dev.resilientdb.sample;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.resilientdb.retry.SqlStates;
+import dev.resilientdb.retry.TransactionRetryListener;
+
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * Counts the SQLSTATEs the retry engine retried, so a fault test can show that its fault reached the
+ * application (and not only that nothing went wrong).
+ */
+class RetriedSqlStates implements TransactionRetryListener {
+
+    private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
+
+    @Override
+    public void onRetry(int attempt, Throwable failure, Duration delay) {
+        this.counts.computeIfAbsent(String.valueOf(SqlStates.of(failure)), state -> new AtomicLong()).incrementAndGet();
+    }
+
+    long count(String state) {
+        AtomicLong count = this.counts.get(state);
+        return (count != null) ? count.get() : 0;
+    }
+
+    void reset() {
+        this.counts.clear();
+    }
+
+    /** "retried: 57P01×12, 08006×3", or "no retries". */
+    String summary() {
+        Map<String, Long> sorted = new TreeMap<>();
+        this.counts.forEach((state, count) -> sorted.put(state, count.get()));
+        if (sorted.isEmpty()) {
+            return "no retries";
+        }
+        StringBuilder summary = new StringBuilder("retried:");
+        sorted.forEach((state, count) -> summary.append(' ').append(state).append('×').append(count));
+        return summary.toString();
+    }
+
+    @TestConfiguration(proxyBeanMethods = false)
+    static class Recording {
+
+        @Bean
+        RetriedSqlStates retriedSqlStates() {
+            return new RetriedSqlStates();
+        }
+
+    }
+
+}
