@@ -76,20 +76,40 @@ public final class DatabaseProbe implements AutoCloseable {
 
     private Result roundTrip() {
         long start = System.nanoTime();
+        boolean reused = this.connection != null;
         try {
-            if (this.connection == null || this.connection.isClosed()) {
-                this.connection = DirectConnections.open(this.dataSource, this.applicationName, this.timeout);
-            }
-            try (Statement statement = this.connection.createStatement()) {
-                statement.execute("SELECT 1");
-            }
+            selectOne();
             return new Result(true, since(start), null, null);
         }
         catch (SQLException ex) {
             closeConnection();
-            return new Result(false, since(start), ex.getSQLState(),
-                    "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")");
+            if (reused) {
+                // A connection kept from before a restart fails once; a fresh one tells the truth.
+                try {
+                    selectOne();
+                    return new Result(true, since(start), null, null);
+                }
+                catch (SQLException retry) {
+                    closeConnection();
+                    return failure(start, retry);
+                }
+            }
+            return failure(start, ex);
         }
+    }
+
+    private void selectOne() throws SQLException {
+        if (this.connection == null || this.connection.isClosed()) {
+            this.connection = DirectConnections.open(this.dataSource, this.applicationName, this.timeout);
+        }
+        try (Statement statement = this.connection.createStatement()) {
+            statement.execute("SELECT 1");
+        }
+    }
+
+    private static Result failure(long start, SQLException ex) {
+        return new Result(false, since(start), ex.getSQLState(),
+                "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")");
     }
 
     /** Closes the probe's connection; the next check opens a new one. */

@@ -131,6 +131,18 @@ class DatabaseHealthIndicatorTests {
     }
 
     @Test
+    void firstCheckAfterARestartIsUpAlthoughTheProbesConnectionDiedWithTheServer() {
+        try (PostgresServer restarting = PostgresServers.startDedicated()) {
+            contextRunner(restarting).run(context -> {
+                HealthIndicator health = context.getBean("dbHealthContributor", HealthIndicator.class);
+                assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+                restarting.restart();
+                assertThat(timed(health).getStatus()).isEqualTo(Status.UP);
+            });
+        }
+    }
+
+    @Test
     void hungServerIsDownWithinTheTimeoutAndUpAgainAfterItResumes() {
         try (PostgresServer hanging = PostgresServers.startDedicated()) {
             contextRunner(hanging).run(context -> {
