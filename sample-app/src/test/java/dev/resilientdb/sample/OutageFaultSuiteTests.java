@@ -88,6 +88,20 @@ class OutageFaultSuiteTests {
         assertReachedTheApplication();
     }
 
+    /** A restart as production has it: the server is down for seconds, still within the retry deadline. */
+    @Test
+    @Order(6)
+    void serverDownForFiveSeconds() {
+        FaultRun run = underLoad(Duration.ofSeconds(20), () -> {
+            database.stop();
+            sleep(Duration.ofSeconds(5));
+            database.start();
+            return System.nanoTime();
+        });
+        assertSurvivedWithoutErrors("1b. server stopped, started again after 5 s", run);
+        assertReachedTheApplication();
+    }
+
     @Test
     @Order(2)
     void crashAndStartAgain() {
