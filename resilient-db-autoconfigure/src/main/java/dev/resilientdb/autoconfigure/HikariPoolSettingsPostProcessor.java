@@ -6,6 +6,7 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseStartupWait;
+import dev.resilientdb.pool.ServerWaitingDataSource;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -18,7 +19,8 @@ import org.springframework.core.env.Environment;
 /**
  * Applies {@link HikariPoolSettings} to every HikariCP {@link DataSource} bean once Spring Boot has
  * bound {@code spring.datasource.hikari.*} to it, and before the pool starts; names an unnamed pool
- * after its bean, so that logs, metrics and health agree on it; and, when
+ * after its bean, so that logs, metrics and health agree on it; makes it open connections through a
+ * {@link ServerWaitingDataSource}, so that it refills as soon as a restarted database answers; and, when
  * {@code resilient.db.startup.wait-for-database} is set, waits for the database.
  */
 class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentAware, Ordered {
@@ -56,8 +58,9 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
                     hikari.setPoolName(beanName);
                 }
                 String summary = new HikariPoolSettings(properties, this.environment).applyTo(hikari);
+                boolean waitsForServer = ServerWaitingDataSource.install(hikari);
                 logger.info("resilient-db: pool '" + hikari.getPoolName() + "' of DataSource bean '" + beanName + "': "
-                        + summary);
+                        + summary + ", connects-wait-for-server=" + waitsForServer);
                 Duration wait = properties.getStartup().getWaitForDatabase();
                 if (!wait.isZero()) {
                     DatabaseStartupWait.await(hikari, wait, hikari.getDataSourceProperties().getProperty("ApplicationName"));

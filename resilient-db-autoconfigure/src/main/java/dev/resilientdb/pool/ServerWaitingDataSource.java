@@ -1,0 +1,142 @@
+package dev.resilientdb.pool;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.time.Duration;
+import java.util.logging.Logger;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.util.DriverDataSource;
+import dev.resilientdb.retry.SqlStates;
+
+/**
+ * Opens the physical connections of a HikariCP pool. While the server refuses connections, or is
+ * starting up or shutting down, it tries again every 100 ms for up to the pool's connection timeout
+ * instead of failing at once.
+ * <p>
+ * Why: after each failed attempt to add a connection, HikariCP sleeps, doubling the sleep up to 5 s.
+ * A database that is down for a few seconds therefore comes back to a pool asleep for up to 5 s more,
+ * and requests whose retries would have outlasted the outage run out of time. Failures that waiting
+ * does not mend (wrong password, unknown database, too many connections) fail at once, as before.
+ * Thread-safe.
+ */
+public final class ServerWaitingDataSource implements DataSource {
+
+    private static final Duration PAUSE = Duration.ofMillis(100);
+
+    private final DataSource driver;
+
+    private final HikariConfig config;
+
+    private ServerWaitingDataSource(DataSource driver, HikariConfig config) {
+        this.driver = driver;
+        this.config = config;
+    }
+
+    /**
+     * Makes the pool open its connections through a {@code ServerWaitingDataSource}, when it would
+     * otherwise use the JDBC driver directly (a JDBC URL and no {@code DataSource} of its own).
+     * @param config the pool's configuration, before the pool starts
+     * @return whether the pool now waits for the server
+     */
+    public static boolean install(HikariConfig config) {
+        if (config.getDataSource() != null || config.getDataSourceClassName() != null || config.getJdbcUrl() == null) {
+            return false;
+        }
+        config.setDataSource(new ServerWaitingDataSource(new DriverDataSource(config.getJdbcUrl(),
+                config.getDriverClassName(), config.getDataSourceProperties(), config.getUsername(),
+                config.getPassword()), config));
+        return true;
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        return connect(this.driver::getConnection);
+    }
+
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+        return connect(() -> this.driver.getConnection(username, password));
+    }
+
+    private Connection connect(ConnectionAttempt attempt) throws SQLException {
+        long giveUpAt = System.nanoTime() + Duration.ofMillis(this.config.getConnectionTimeout()).toNanos();
+        while (true) {
+            try {
+                return attempt.connect();
+            }
+            catch (SQLException ex) {
+                if (!serverNotAnswering(ex) || System.nanoTime() + PAUSE.toNanos() >= giveUpAt || !pause()) {
+                    throw ex;
+                }
+            }
+        }
+    }
+
+    /** Connection exceptions (class 08) and "cannot connect now" (57P03: starting up, shutting down). */
+    private static boolean serverNotAnswering(SQLException ex) {
+        String state = SqlStates.of(ex);
+        return state != null && (state.startsWith("08") || state.equals("57P03"));
+    }
+
+    private static boolean pause() {
+        try {
+            Thread.sleep(PAUSE.toMillis());
+            return true;
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public PrintWriter getLogWriter() throws SQLException {
+        return this.driver.getLogWriter();
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) throws SQLException {
+        this.driver.setLogWriter(out);
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) throws SQLException {
+        this.driver.setLoginTimeout(seconds);
+    }
+
+    @Override
+    public int getLoginTimeout() throws SQLException {
+        return this.driver.getLoginTimeout();
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        return this.driver.getParentLogger();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> type) throws SQLException {
+        if (type.isInstance(this)) {
+            return type.cast(this);
+        }
+        return this.driver.unwrap(type);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> type) throws SQLException {
+        return type.isInstance(this) || this.driver.isWrapperFor(type);
+    }
+
+    @FunctionalInterface
+    private interface ConnectionAttempt {
+
+        Connection connect() throws SQLException;
+
+    }
+
+}
