@@ -235,7 +235,7 @@ final class SideBySideBenchmark {
                 + OUTAGE_LOAD.toSeconds() + " s, each waiting for its answer (client timeout "
                 + OUTAGE_REQUEST_TIMEOUT.toSeconds() + " s, counted as 30 s) and pausing " + CLIENT_PAUSE.toMillis()
                 + " ms before the next. Then, with the clients still sending, the server is started again; the "
-                + "time to the first 201 is counted from the moment the harness's `start()` returned, after it saw the server accept a connection (polling every 100 ms, so the server may have accepted connections up to about 100 ms earlier: a value slightly below 0 means a request got through in that gap). One outage per run: with the starter the result depends on where the circuit breaker is in its open / trial cycle when the server returns.\n\n");
+                + "time to the first 201 is counted from the moment the harness's `start()` returned, after it saw the server accept a connection (polling every 100 ms, so the server may have accepted connections up to about 100 ms earlier: a value slightly below 0 means a request got through in that gap). One outage per run: with the starter, the open circuit breaker checks for the database outside the pool every `wait-in-open-state` (1 s), so its return is noticed within about a second.\n\n");
         markdown.append(outage.markdown()).append('\n');
         markdown.append("![outage](").append(OUTAGE_CHART).append(")\n\n");
         markdown.append("Run in ").append(seconds).append(" s with:\n\n");
