@@ -19,6 +19,15 @@ public class DatabaseUnavailableException extends DataAccessResourceFailureExcep
         this.retryAfter = retryAfter;
     }
 
+    /**
+     * No stack trace, as Resilience4j's {@code CallNotPermittedException}: while the breaker is open it
+     * is thrown for every call, and its stack says only that the breaker refused the call.
+     */
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return this;
+    }
+
     /** How long until the next trial call may go through. */
     public Duration getRetryAfter() {
         return this.retryAfter;

@@ -71,7 +71,14 @@ public class ProblemResponses extends ResponseEntityExceptionHandler {
             CannotCreateTransactionException.class, TransactionSystemException.class,
             CommitOutcomeUnknownException.class })
     ResponseEntity<ProblemDetail> databaseUnavailable(Exception ex) {
-        log.warn("Answering 503, database unavailable: " + describe(ex));
+        if (ex instanceof DatabaseUnavailableException) {
+            // The breaker logs once when it opens and counts each call it fails fast; a line per request
+            // would flood the log, and slow every answer, for as long as the outage lasts.
+            log.debug("Answering 503, circuit breaker open");
+        }
+        else {
+            log.warn("Answering 503, database unavailable: " + describe(ex));
+        }
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
                 "The database is unavailable; try again later.");
         problem.setTitle("Service unavailable");

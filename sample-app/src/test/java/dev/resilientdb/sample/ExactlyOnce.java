@@ -22,6 +22,17 @@ final class ExactlyOnce {
 
     /** Every 201 is one row with the returned id; rows without a 201 only for requests that got no answer. */
     static void assertEveryCreatedJobStoredExactlyOnce(LoadDriver.Result result, PostgresServer database) {
+        List<Outcome> unacknowledged = storedWithout201(result, database);
+        assertThat(unacknowledged).as("stored, but answered with an HTTP status other than 201")
+            .allMatch(Outcome::connectionError);
+    }
+
+    /**
+     * Every 201 is one row with the returned id, and returns the requests whose job is stored without
+     * the client having got a 201 for it: their outcome was unknown to the client (no answer, or a 503
+     * after a commit whose outcome the application could not learn before the retry deadline).
+     */
+    static List<Outcome> storedWithout201(LoadDriver.Result result, PostgresServer database) {
         String accounts = result.outcomes().stream().map(Outcome::account).distinct()
             .map((account) -> "'" + account + "'").collect(Collectors.joining(","));
         List<String> rows = database.queryColumn(
@@ -34,11 +45,12 @@ final class ExactlyOnce {
         Map<String, String> created = result.outcomes().stream().filter(Outcome::created)
             .collect(Collectors.toMap(Outcome::idempotencyKey, Outcome::jobId));
         assertThat(stored).containsAllEntriesOf(created);
-        // A row the client never got a 201 for may exist only for a request that got no response at all.
         stored.keySet().removeAll(created.keySet());
-        List<String> unanswered = result.outcomes().stream().filter(Outcome::connectionError)
-            .map(Outcome::idempotencyKey).toList();
-        assertThat(unanswered).containsAll(stored.keySet());
+        List<Outcome> unacknowledged = result.outcomes().stream()
+            .filter((outcome) -> stored.containsKey(outcome.idempotencyKey()))
+            .toList();
+        assertThat(unacknowledged).hasSameSizeAs(stored.keySet());
+        return unacknowledged;
     }
 
     /** The usage counters of the run's accounts add up to the jobs stored for them. */

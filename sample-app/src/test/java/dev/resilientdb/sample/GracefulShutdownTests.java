@@ -99,7 +99,7 @@ class GracefulShutdownTests {
         return new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
                 SampleApplication.class.getName(), "--server.port=" + port, "--management.server.port=" + managementPort,
                 "--spring.datasource.url=" + database.jdbcUrl(), "--spring.datasource.username=" + database.username(),
-                "--spring.datasource.password=" + database.password())
+                "--spring.datasource.password=" + database.password(), "--sample.shutdown.drain.timeout=10s")
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
