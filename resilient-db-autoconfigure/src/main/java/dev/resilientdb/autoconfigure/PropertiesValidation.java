@@ -91,6 +91,7 @@ final class PropertiesValidation {
                     + format(retry.getInitialInterval()) + ")",
                     "Raise it to at least resilient.db.retry.initial-interval, or lower that.");
         }
+        positive(errors, "retry.contentionMaxInterval", retry.getContentionMaxInterval(), "400ms");
         if (retry.getMultiplier() < 1.0) {
             reject(errors, "retry.multiplier", "must be at least 1.0",
                     "Set it to 1.0 for a fixed back-off, or above 1.0 (for example 2.0) for a growing one.");

@@ -334,7 +334,7 @@ public class ResilientDbProperties implements Validator {
         /**
          * Maximum number of attempts of one unit of work, the first included.
          */
-        private int maxAttempts = 10;
+        private int maxAttempts = 20;
 
         /**
          * Back-off before the first retry.
@@ -350,6 +350,13 @@ public class ResilientDbProperties implements Validator {
          * Longest back-off between two attempts.
          */
         private Duration maxInterval = Duration.ofSeconds(2);
+
+        /**
+         * Longest back-off after a serialization failure or deadlock (SQLSTATE class 40), the first
+         * included. Such a conflict is over once the other transaction ends; a longer wait only lets
+         * newer transactions take the row first.
+         */
+        private Duration contentionMaxInterval = Duration.ofMillis(400);
 
         /**
          * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer), so that callers do not retry in lockstep.
@@ -420,6 +427,14 @@ public class ResilientDbProperties implements Validator {
 
         public void setMaxInterval(Duration maxInterval) {
             this.maxInterval = maxInterval;
+        }
+
+        public Duration getContentionMaxInterval() {
+            return this.contentionMaxInterval;
+        }
+
+        public void setContentionMaxInterval(Duration contentionMaxInterval) {
+            this.contentionMaxInterval = contentionMaxInterval;
         }
 
         public double getJitter() {

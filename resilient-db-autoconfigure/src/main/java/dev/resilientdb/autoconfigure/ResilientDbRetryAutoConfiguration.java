@@ -118,8 +118,8 @@ public class ResilientDbRetryAutoConfiguration {
             ResilientDbProperties properties) {
         ResilientDbProperties.Retry retry = properties.getRetry();
         return new RetryingTransactionTemplate(transactionManager, engine, new RetrySettings(retry.getMaxAttempts(),
-                retry.getInitialInterval(), retry.getMultiplier(), retry.getMaxInterval(), retry.getJitter(),
-                retry.getDeadline()));
+                retry.getInitialInterval(), retry.getMultiplier(), retry.getMaxInterval(), retry.getContentionMaxInterval(),
+                retry.getJitter(), retry.getDeadline()));
     }
 
     @Bean

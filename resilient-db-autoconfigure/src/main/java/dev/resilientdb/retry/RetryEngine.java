@@ -250,12 +250,19 @@ public final class RetryEngine implements AutoCloseable {
         @Override
         public void registerThrowable(RetryContext context, Throwable throwable) {
             ((RetryContextSupport) context).registerThrowable(throwable);
-            context.setAttribute(DELAY, delayAfter(context.getRetryCount()));
+            context.setAttribute(DELAY, delayAfter(context.getRetryCount(), throwable));
         }
 
-        private Duration delayAfter(int failedAttempts) {
+        /**
+         * A serialization failure or deadlock (class 40) is over once the other transaction has
+         * finished, so its back-off stops growing at the lower contention cap: seconds of waiting would
+         * not help it, only let newer transactions take the row first until it runs out of deadline.
+         */
+        private Duration delayAfter(int failedAttempts, Throwable failure) {
+            Duration cap = "40".equals(SqlStates.classOf(failure)) ? this.settings.contentionMaxInterval()
+                    : this.settings.maxInterval();
             double base = this.settings.initialInterval().toMillis() * Math.pow(this.settings.multiplier(), failedAttempts - 1);
-            double capped = Math.min(base, this.settings.maxInterval().toMillis());
+            double capped = Math.min(base, cap.toMillis());
             double jitter = this.settings.jitter();
             double factor = 1.0 + ((jitter > 0) ? ThreadLocalRandom.current().nextDouble(-jitter, jitter) : 0.0);
             return Duration.ofMillis(Math.max(0, Math.round(capped * factor)));

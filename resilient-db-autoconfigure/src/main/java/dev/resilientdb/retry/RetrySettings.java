@@ -5,11 +5,12 @@ import java.time.Duration;
 /**
  * How often and how patiently a unit of work is re-run: at most {@code maxAttempts} attempts, with
  * an exponential back-off from {@code initialInterval}, growing by {@code multiplier} up to
- * {@code maxInterval}, varied at random by {@code ±jitter} (a fraction), and never beyond
- * {@code deadline} after the first attempt started.
+ * {@code maxInterval} ({@code contentionMaxInterval} after a serialization failure or deadlock),
+ * varied at random by {@code ±jitter} (a fraction), and never beyond {@code deadline} after the
+ * first attempt started.
  */
 public record RetrySettings(int maxAttempts, Duration initialInterval, double multiplier, Duration maxInterval,
-        double jitter, Duration deadline) {
+        Duration contentionMaxInterval, double jitter, Duration deadline) {
 
     public RetrySettings {
         if (maxAttempts < 1) {
@@ -22,8 +23,8 @@ public record RetrySettings(int maxAttempts, Duration initialInterval, double mu
 
     /** The same settings with another maximum number of attempts. */
     public RetrySettings withMaxAttempts(int maxAttempts) {
-        return new RetrySettings(maxAttempts, this.initialInterval, this.multiplier, this.maxInterval, this.jitter,
-                this.deadline);
+        return new RetrySettings(maxAttempts, this.initialInterval, this.multiplier, this.maxInterval,
+                this.contentionMaxInterval, this.jitter, this.deadline);
     }
 
 }

@@ -55,6 +55,7 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.retry.max-attempts            | 0      | must be at least 1                          | Set it to 1 for no retries
             resilient.db.retry.initial-interval        | 0ms    | must be longer than 0                       | for example 100ms
             resilient.db.retry.max-interval            | 50ms   | must not be shorter than resilient.db.retry.initial-interval | Raise it
+            resilient.db.retry.contention-max-interval | 0ms    | must be longer than 0                       | for example 400ms
             resilient.db.retry.multiplier              | 0.5    | must be at least 1.0                        | Set it to 1.0 for a fixed back-off
             resilient.db.retry.jitter                  | 1.5    | must be between 0.0 and 1.0                 | Set it to a fraction
             resilient.db.retry.deadline                | 0s     | must be longer than 0                       | for example 10s

@@ -57,7 +57,7 @@ class ResilientDbRetryAutoConfigurationTests {
             assertThat(context.getBean(TransactionTemplate.class)).isInstanceOf(RetryingTransactionTemplate.class);
             assertThat(context.getBean(TransientFailureClassifier.class)).isInstanceOf(SqlStateFailureClassifier.class);
             RetrySettings settings = context.getBean(RetryingTransactionTemplate.class).getRetrySettings();
-            assertThat(settings).isEqualTo(new RetrySettings(10, Duration.ofMillis(100), 2.0, Duration.ofSeconds(2), 0.5,
+            assertThat(settings).isEqualTo(new RetrySettings(20, Duration.ofMillis(100), 2.0, Duration.ofSeconds(2), Duration.ofMillis(400), 0.5,
                     Duration.ofSeconds(10)));
         });
     }
@@ -67,11 +67,13 @@ class ResilientDbRetryAutoConfigurationTests {
         this.contextRunner
             .withPropertyValues("resilient.db.retry.max-attempts=3", "resilient.db.retry.initial-interval=20ms",
                     "resilient.db.retry.multiplier=1.5", "resilient.db.retry.max-interval=1s",
+                    "resilient.db.retry.contention-max-interval=300ms",
                     "resilient.db.retry.jitter=0", "resilient.db.retry.deadline=4s",
                     "resilient.db.retry.retryable-sql-states=55P03", "resilient.db.retry.non-retryable-sql-states=40P01")
             .run(context -> {
                 assertThat(context.getBean(RetryingTransactionTemplate.class).getRetrySettings()).isEqualTo(
-                        new RetrySettings(3, Duration.ofMillis(20), 1.5, Duration.ofSeconds(1), 0, Duration.ofSeconds(4)));
+                        new RetrySettings(3, Duration.ofMillis(20), 1.5, Duration.ofSeconds(1), Duration.ofMillis(300), 0,
+                                Duration.ofSeconds(4)));
                 TransientFailureClassifier classifier = context.getBean(TransientFailureClassifier.class);
                 assertThat(classifier.classify(new SQLException("x", "55P03"))).isEqualTo(FailureClassification.TRANSIENT);
                 assertThat(classifier.classify(new SQLException("x", "40P01"))).isEqualTo(FailureClassification.NOT_TRANSIENT);
@@ -132,7 +134,7 @@ class ResilientDbRetryAutoConfigurationTests {
     @Test
     void closingTheApplicationEndsARetryWaitingInBackOff() {
         this.contextRunner.withPropertyValues("resilient.db.retry.initial-interval=30s", "resilient.db.retry.max-interval=30s",
-                "resilient.db.retry.deadline=2m", "resilient.db.retry.jitter=0")
+                "resilient.db.retry.contention-max-interval=30s", "resilient.db.retry.deadline=2m", "resilient.db.retry.jitter=0")
             .withBean(BackOffStarted.class)
             .run(context -> {
                 RetryEngine engine = context.getBean(RetryEngine.class);
@@ -179,7 +181,8 @@ class ResilientDbRetryAutoConfigurationTests {
         @Bean
         RetryingTransactionTemplate userTemplate(PlatformTransactionManager transactionManager, RetryEngine engine) {
             return new RetryingTransactionTemplate(transactionManager, engine,
-                    new RetrySettings(2, Duration.ofMillis(10), 1.0, Duration.ofMillis(10), 0, Duration.ofSeconds(1)));
+                    new RetrySettings(2, Duration.ofMillis(10), 1.0, Duration.ofMillis(10), Duration.ofMillis(10), 0,
+                            Duration.ofSeconds(1)));
         }
 
     }
