@@ -57,8 +57,8 @@ class ResilientDbRetryAutoConfigurationTests {
             assertThat(context.getBean(TransactionTemplate.class)).isInstanceOf(RetryingTransactionTemplate.class);
             assertThat(context.getBean(TransientFailureClassifier.class)).isInstanceOf(SqlStateFailureClassifier.class);
             RetrySettings settings = context.getBean(RetryingTransactionTemplate.class).getRetrySettings();
-            assertThat(settings).isEqualTo(new RetrySettings(20, Duration.ofMillis(100), 2.0, Duration.ofSeconds(2), Duration.ofMillis(400), 0.5,
-                    Duration.ofSeconds(10)));
+            assertThat(settings).isEqualTo(new RetrySettings(20, Duration.ofMillis(100), 2.0, Duration.ofSeconds(2),
+                    Duration.ofMillis(400), 0.5, Duration.ofSeconds(10)));
         });
     }
 

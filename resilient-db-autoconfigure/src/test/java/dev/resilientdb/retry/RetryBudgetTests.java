@@ -19,8 +19,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  */
 class RetryBudgetTests {
 
-    private static final RetrySettings FAST = new RetrySettings(5, Duration.ofMillis(1), 1.0, Duration.ofMillis(1), Duration.ofMillis(1), 0,
-            Duration.ofSeconds(5));
+    private static final RetrySettings FAST = new RetrySettings(5, Duration.ofMillis(1), 1.0, Duration.ofMillis(1),
+            Duration.ofMillis(1), 0, Duration.ofSeconds(5));
 
     @Test
     void retriesAreCappedAtTheRatioOfFirstAttempts() {

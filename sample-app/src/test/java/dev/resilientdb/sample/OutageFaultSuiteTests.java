@@ -296,7 +296,9 @@ class OutageFaultSuiteTests {
 
     /** What a client does with a 503 or no answer: sends the same request with the same key again. */
     private void assertResendingReturnsTheStoredJob(Outcome unknown) {
-        String storedId = database.queryColumn("SELECT id FROM jobs WHERE idempotency_key = '" + unknown.idempotencyKey() + "'").get(0);
+        String storedId = database
+            .queryColumn("SELECT id FROM jobs WHERE idempotency_key = '" + unknown.idempotencyKey() + "'")
+            .get(0);
         HttpRequest again = HttpRequest.newBuilder(URI.create("http://localhost:" + this.port + "/api/jobs"))
             .timeout(Duration.ofSeconds(10))
             .header("Content-Type", "application/json")
