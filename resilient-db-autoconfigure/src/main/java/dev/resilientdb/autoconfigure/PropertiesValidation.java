@@ -84,6 +84,10 @@ final class PropertiesValidation {
             reject(errors, "retry.maxAttempts", "must be at least 1",
                     "Set it to 1 for no retries, or to the number of attempts to allow, for example 10.");
         }
+        if (retry.getOptimisticLockMaxAttempts() < 1) {
+            reject(errors, "retry.optimisticLockMaxAttempts", "must be at least 1",
+                    "Set it to 1 to never retry an optimistic-locking conflict, or to a few attempts, for example 3.");
+        }
         boolean initialValid = positive(errors, "retry.initialInterval", retry.getInitialInterval(), "100ms");
         boolean maxValid = positive(errors, "retry.maxInterval", retry.getMaxInterval(), "2s");
         if (initialValid && maxValid && retry.getMaxInterval().compareTo(retry.getInitialInterval()) < 0) {

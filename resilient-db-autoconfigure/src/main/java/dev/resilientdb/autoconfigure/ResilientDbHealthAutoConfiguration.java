@@ -51,7 +51,7 @@ public class ResilientDbHealthAutoConfiguration {
         });
         return new DatabaseHealthIndicator(pool, probe, observer, () -> {
             RetryEngine retryEngine = engine.getIfAvailable();
-            return (retryEngine != null) ? retryEngine.circuitBreakerState() : null;
+            return (retryEngine != null) ? retryEngine.circuitBreakerState(dataSource) : null;
         });
     }
 

@@ -327,7 +327,7 @@ public class ResilientDbProperties implements Validator {
     public static class Retry {
 
         /**
-         * Whether transactions are retried; false leaves Spring Boot's plain TransactionTemplate.
+         * Whether transactions are retried; false makes @RetryableTransactional a plain @Transactional.
          */
         private boolean enabled = true;
 
@@ -335,6 +335,13 @@ public class ResilientDbProperties implements Validator {
          * Maximum number of attempts of one unit of work, the first included.
          */
         private int maxAttempts = 20;
+
+        /**
+         * Maximum number of attempts, the first included, of a unit of work that fails with an
+         * optimistic-locking conflict (a stale @Version): enough to re-read a row another transaction
+         * just changed, few enough that a stale version sent by a caller fails at once.
+         */
+        private int optimisticLockMaxAttempts = 3;
 
         /**
          * Back-off before the first retry.
@@ -403,6 +410,14 @@ public class ResilientDbProperties implements Validator {
 
         public void setMaxAttempts(int maxAttempts) {
             this.maxAttempts = maxAttempts;
+        }
+
+        public int getOptimisticLockMaxAttempts() {
+            return this.optimisticLockMaxAttempts;
+        }
+
+        public void setOptimisticLockMaxAttempts(int optimisticLockMaxAttempts) {
+            this.optimisticLockMaxAttempts = optimisticLockMaxAttempts;
         }
 
         public Duration getInitialInterval() {

@@ -1,10 +1,13 @@
 package dev.resilientdb.autoconfigure;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.retry.DatabaseCircuitBreaker;
+import dev.resilientdb.retry.DatabaseCircuitBreakers;
 import dev.resilientdb.retry.RetryBudget;
 import dev.resilientdb.retry.RetryEngine;
 import dev.resilientdb.retry.RetrySettings;
@@ -12,6 +15,7 @@ import dev.resilientdb.retry.RetryableTransactionalAdvisor;
 import dev.resilientdb.retry.RetryableTransactionalInterceptor;
 import dev.resilientdb.retry.RetryingTransactionTemplate;
 import dev.resilientdb.retry.SqlStateFailureClassifier;
+import dev.resilientdb.retry.TransactionManagersObservingPostProcessor;
 import dev.resilientdb.retry.TransactionRetryListener;
 import dev.resilientdb.retry.TransientFailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -32,16 +36,18 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Role;
 import org.springframework.retry.support.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.annotation.AnnotationTransactionAttributeSource;
+import org.springframework.transaction.interceptor.TransactionAttributeSource;
 import org.springframework.util.ClassUtils;
 
 /**
  * Auto-configuration of transaction retries: the failure classifier, the retry engine, the
- * retrying {@code TransactionTemplate} bean (Spring Boot's own backs off) and the
- * {@code @RetryableTransactional} advice, ordered outside the transaction advice.
+ * {@code RetryingTransactionTemplate} bean (beside Spring Boot's own {@code TransactionTemplate},
+ * which it leaves alone) and the {@code @RetryableTransactional} retry advice, ordered outside
+ * Spring's transaction advice.
  */
-@AutoConfiguration(after = DataSourceTransactionManagerAutoConfiguration.class,
-        afterName = "org.springframework.boot.autoconfigure.orm.jpa.HibernateJpaAutoConfiguration",
-        before = TransactionAutoConfiguration.class)
+@AutoConfiguration(after = { DataSourceTransactionManagerAutoConfiguration.class, TransactionAutoConfiguration.class },
+        afterName = "org.springframework.boot.autoconfigure.orm.jpa.HibernateJpaAutoConfiguration")
 @ConditionalOnClass({ RetryTemplate.class, PlatformTransactionManager.class })
 @ConditionalOnBooleanProperty(name = ResilientDbProperties.PREFIX + ".enabled", matchIfMissing = true)
 @ConditionalOnBooleanProperty(name = ResilientDbProperties.PREFIX + ".retry.enabled", matchIfMissing = true)
@@ -57,22 +63,34 @@ public class ResilientDbRetryAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
+    RetrySettings resilientDbRetrySettings(ResilientDbProperties properties) {
+        ResilientDbProperties.Retry retry = properties.getRetry();
+        return new RetrySettings(retry.getMaxAttempts(), retry.getInitialInterval(), retry.getMultiplier(),
+                retry.getMaxInterval(), retry.getContentionMaxInterval(), retry.getJitter(), retry.getDeadline(),
+                retry.getOptimisticLockMaxAttempts());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
     RetryEngine resilientDbRetryEngine(TransientFailureClassifier classifier,
             ObjectProvider<TransactionRetryListener> listeners, ResilientDbProperties properties,
             ObjectProvider<DataSource> dataSource) {
         ResilientDbProperties.CircuitBreaker breaker = properties.getCircuitBreaker();
-        DatabaseCircuitBreaker circuitBreaker = breaker.isEnabled()
-                ? circuitBreaker(breaker, properties, dataSource.getIfUnique()) : DatabaseCircuitBreaker.disabled();
+        DatabaseCircuitBreakers circuitBreakers = breaker.isEnabled()
+                ? new DatabaseCircuitBreakers(pool -> circuitBreaker(breaker, properties, pool), dataSource.getIfUnique())
+                : DatabaseCircuitBreakers.single(DatabaseCircuitBreaker.disabled());
         ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
         RetryBudget retryBudget = budget.isEnabled() ? new RetryBudget(budget.getRatio(), budget.getMinRetriesPerSecond())
                 : RetryBudget.unlimited();
-        return new RetryEngine(classifier, listeners.orderedStream().toList(), circuitBreaker, retryBudget);
+        return new RetryEngine(classifier, listeners.orderedStream().toList(), circuitBreakers, retryBudget);
     }
 
     /**
      * With a HikariCP pool, the open breaker checks for the database's return outside the pool, and
      * lets the pool stop refilling while the database is gone: HikariCP backs its refill attempts off
-     * to 5 s, which would otherwise delay recovery by up to 5 s after the database is back.
+     * to 5 s, which would otherwise delay recovery by up to 5 s after the database is back. The
+     * pool's configured minimum-idle is restored when the breaker closes, however often it went
+     * from open to half-open and back.
      */
     private static DatabaseCircuitBreaker circuitBreaker(ResilientDbProperties.CircuitBreaker settings,
             ResilientDbProperties properties, DataSource dataSource) {
@@ -93,14 +111,17 @@ public class ResilientDbRetryAutoConfiguration {
                     }
                     return back;
                 });
-        int[] minimumIdle = { pool.getMinimumIdle() };
+        AtomicInteger savedMinimumIdle = new AtomicInteger(-1);
         circuitBreaker.onStateChange(state -> {
             if ("open".equals(state)) {
-                minimumIdle[0] = pool.getMinimumIdle();
+                savedMinimumIdle.compareAndSet(-1, pool.getMinimumIdle());
                 pool.getHikariConfigMXBean().setMinimumIdle(0);
             }
             else if ("closed".equals(state)) {
-                pool.getHikariConfigMXBean().setMinimumIdle(minimumIdle[0]);
+                int minimumIdle = savedMinimumIdle.getAndSet(-1);
+                if (minimumIdle >= 0) {
+                    pool.getHikariConfigMXBean().setMinimumIdle(minimumIdle);
+                }
             }
         });
         return circuitBreaker;
@@ -114,20 +135,25 @@ public class ResilientDbRetryAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnSingleCandidate(PlatformTransactionManager.class)
-    RetryingTransactionTemplate transactionTemplate(PlatformTransactionManager transactionManager, RetryEngine engine,
-            ResilientDbProperties properties) {
-        ResilientDbProperties.Retry retry = properties.getRetry();
-        return new RetryingTransactionTemplate(transactionManager, engine, new RetrySettings(retry.getMaxAttempts(),
-                retry.getInitialInterval(), retry.getMultiplier(), retry.getMaxInterval(), retry.getContentionMaxInterval(),
-                retry.getJitter(), retry.getDeadline()));
+    RetryingTransactionTemplate retryingTransactionTemplate(PlatformTransactionManager transactionManager,
+            RetryEngine engine, RetrySettings settings) {
+        return new RetryingTransactionTemplate(transactionManager, engine, settings);
+    }
+
+    @Bean
+    static TransactionManagersObservingPostProcessor resilientDbTransactionManagersObservingPostProcessor() {
+        return new TransactionManagersObservingPostProcessor();
     }
 
     @Bean
     @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
     static RetryableTransactionalAdvisor resilientDbRetryableTransactionalAdvisor(
-            ObjectProvider<RetryingTransactionTemplate> template, ObjectProvider<ResilientDbProperties> properties,
+            ObjectProvider<TransactionAttributeSource> transactionAttributes, ObjectProvider<RetryEngine> engine,
+            ObjectProvider<RetrySettings> settings, ObjectProvider<ResilientDbProperties> properties,
             BeanFactory beanFactory) {
-        RetryableTransactionalInterceptor interceptor = new RetryableTransactionalInterceptor(template::getObject, beanFactory);
+        RetryableTransactionalInterceptor interceptor = new RetryableTransactionalInterceptor(
+                () -> transactionAttributes.getIfUnique(() -> new AnnotationTransactionAttributeSource(false)),
+                engine::getObject, settings::getObject, beanFactory);
         return new RetryableTransactionalAdvisor(interceptor, properties.getObject().getRetry().getOrder());
     }
 

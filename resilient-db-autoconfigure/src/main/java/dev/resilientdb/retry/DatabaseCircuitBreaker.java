@@ -8,7 +8,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -20,12 +19,13 @@ import org.apache.commons.logging.LogFactory;
  * class that uses it). Only outage failures count: connection errors (class 08), shutdowns (57P0x)
  * and refused connections (53300), not constraint violations or serialization failures, and not an
  * exhausted pool on a healthy database. The breaker opens when such failures make up at least the
- * threshold of the calls within the sliding window, so an outage shorter than the window (a
- * restart) is ridden out by retries; then calls fail at once with
- * {@link DatabaseUnavailableException}. It closes again when a recovery check, outside the pool, finds
+ * threshold of the calls within the sliding window. A call is a whole unit of work with its
+ * retries, not one attempt, so a unit of work that retries through an outage shorter than the
+ * retry deadline (a restart) counts once, as a success, at any traffic. Once open, calls fail at
+ * once with {@link DatabaseUnavailableException}. It closes again when a recovery check, outside the pool, finds
  * the database answering (or, without one, when trial calls succeed after the wait). Thread-safe.
  */
-public final class DatabaseCircuitBreaker {
+public final class DatabaseCircuitBreaker implements AutoCloseable {
 
     private static final Log logger = LogFactory.getLog(DatabaseCircuitBreaker.class);
 
@@ -124,24 +124,37 @@ public final class DatabaseCircuitBreaker {
     }
 
     /**
-     * Runs one attempt through the breaker.
+     * Runs a whole unit of work, retries included, as one call through the breaker: an outage that
+     * retries ride out counts as a success, however many attempts it took.
      * @throws DatabaseUnavailableException when the breaker is open
      */
-    public <T> T run(Supplier<T> attempt) {
+    public <T> T call(UnitOfWork<T> unitOfWork) throws Throwable {
         if (!this.breaker.tryAcquirePermission()) {
             throw new DatabaseUnavailableException("The database is unavailable (circuit breaker "
                     + this.breaker.getState() + "); failing fast", this.waitInOpenState);
         }
         long start = System.nanoTime();
         try {
-            T result = attempt.get();
+            T result = unitOfWork.run();
             this.breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             return result;
         }
-        catch (RuntimeException | Error ex) {
+        catch (Throwable ex) {
             this.breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, ex);
             throw ex;
         }
+    }
+
+    /** Whether calls fail fast now; a unit of work that is retrying stops retrying then. */
+    public boolean isOpen() {
+        return this.breaker.getState() == CircuitBreaker.State.OPEN
+                || this.breaker.getState() == CircuitBreaker.State.FORCED_OPEN;
+    }
+
+    /** Stops the recovery checks; the breaker is not used after this. */
+    @Override
+    public void close() {
+        stopRecoveryChecks();
     }
 
     /** The breaker's state: {@code closed}, {@code open}, {@code half_open} (or another Resilience4j state, lower case). */

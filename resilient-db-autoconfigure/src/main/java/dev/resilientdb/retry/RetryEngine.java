@@ -1,5 +1,6 @@
 package dev.resilientdb.retry;
 
+import java.lang.reflect.UndeclaredThrowableException;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -8,8 +9,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import javax.sql.DataSource;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.springframework.retry.RetryCallback;
 import org.springframework.retry.RetryContext;
 import org.springframework.retry.RetryPolicy;
 import org.springframework.retry.backoff.BackOffContext;
@@ -17,6 +21,9 @@ import org.springframework.retry.backoff.BackOffInterruptedException;
 import org.springframework.retry.backoff.BackOffPolicy;
 import org.springframework.retry.context.RetryContextSupport;
 import org.springframework.retry.support.RetryTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.TransactionSystemException;
 
 /**
  * Runs a unit of work again while its failures are transient, within {@link RetrySettings}. This is
@@ -40,11 +47,15 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final String DECISION = "resilientdb.decision";
 
+    private static final String COMMITTED = "resilientdb.committed";
+
+    private static final String BREAKER_OPEN = "resilientdb.breakerOpen";
+
     private final TransientFailureClassifier classifier;
 
     private final List<TransactionRetryListener> listeners;
 
-    private final DatabaseCircuitBreaker circuitBreaker;
+    private final DatabaseCircuitBreakers circuitBreakers;
 
     private final RetryBudget budget;
 
@@ -55,23 +66,39 @@ public final class RetryEngine implements AutoCloseable {
         this(classifier, listeners, DatabaseCircuitBreaker.disabled(), RetryBudget.unlimited());
     }
 
+    /** An engine with one circuit breaker for every database. */
+    public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
+            DatabaseCircuitBreaker circuitBreaker, RetryBudget budget) {
+        this(classifier, listeners, DatabaseCircuitBreakers.single(circuitBreaker), budget);
+    }
+
     /**
      * @param classifier decides which failures are retried
      * @param listeners told about retries and give-ups
-     * @param circuitBreaker fails calls fast while the database is unavailable
+     * @param circuitBreakers fail calls to a database fast while it is unavailable
      * @param budget caps retries across the application
      */
     public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
-            DatabaseCircuitBreaker circuitBreaker, RetryBudget budget) {
+            DatabaseCircuitBreakers circuitBreakers, RetryBudget budget) {
         this.classifier = classifier;
         this.listeners = List.copyOf(listeners);
-        this.circuitBreaker = circuitBreaker;
+        this.circuitBreakers = circuitBreakers;
         this.budget = budget;
     }
 
-    /** The circuit breaker's state, for health details and metrics. */
+    /** The state of the circuit breaker of the application's DataSource, for metrics. */
     public String circuitBreakerState() {
-        return this.circuitBreaker.state();
+        return this.circuitBreakers.shared().state();
+    }
+
+    /** The state of the circuit breaker of a DataSource, for health details and metrics. */
+    public String circuitBreakerState(DataSource dataSource) {
+        return this.circuitBreakers.forDataSource(dataSource).state();
+    }
+
+    /** The circuit breakers, one per DataSource. */
+    public DatabaseCircuitBreakers circuitBreakers() {
+        return this.circuitBreakers;
     }
 
     /** The classifier this engine decides with. */
@@ -80,24 +107,77 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     /**
-     * Runs the unit of work, and runs it again on transient failures.
+     * Runs a unit of work that opens its own transaction from the transaction manager with the
+     * definition, and runs it again on transient failures. When that transaction would join one
+     * already active on the same resource, the unit of work runs once: the outer boundary retries.
+     * @param transactionManager the transaction manager of the unit of work's transaction
+     * @param definition the attributes of that transaction
+     * @param unitOfWork one attempt; it must start from scratch each time (a new transaction)
+     * @param settings attempts, back-off and deadline
+     * @param idempotent whether a unit of work whose commit may have happened may run again
+     * @return the result of the first successful attempt
+     * @throws Throwable the last attempt's failure, as thrown, when the engine gives up;
+     * {@link CommitOutcomeUnknownException} when a commit's outcome is unknown and the work is not
+     * idempotent; {@link DatabaseUnavailableException} while the circuit breaker fails calls fast
+     */
+    public <T> T execute(PlatformTransactionManager transactionManager, TransactionDefinition definition,
+            RetrySettings settings, boolean idempotent, UnitOfWork<T> unitOfWork) throws Throwable {
+        if (TransactionBoundary.joinsActiveTransaction(transactionManager, definition)) {
+            TransactionBoundary.rejectConflictingJoin(definition);
+            return unitOfWork.run();
+        }
+        return retry(unitOfWork, settings, idempotent, this.circuitBreakers.forTransactionManager(transactionManager));
+    }
+
+    /**
+     * Runs a unit of work, and runs it again on transient failures, through the shared circuit breaker.
      * @param unitOfWork one attempt; it must start from scratch each time (a fresh transaction)
      * @param settings attempts, back-off and deadline
-     * @param idempotent whether a commit with an unknown outcome may be retried
+     * @param idempotent whether a unit of work whose commit may have happened may run again
      * @return the result of the first successful attempt
      * @throws RuntimeException the last attempt's failure, as thrown, when the engine gives up
      */
     public <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
+        try {
+            return retry(unitOfWork::get, settings, idempotent, this.circuitBreakers.shared());
+        }
+        catch (RuntimeException | Error ex) {
+            throw ex;
+        }
+        catch (Throwable ex) {
+            throw new UndeclaredThrowableException(ex);
+        }
+    }
+
+    private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
+            DatabaseCircuitBreaker circuitBreaker) throws Throwable {
+        boolean[] permitted = { false };
+        try {
+            return circuitBreaker.call(() -> {
+                permitted[0] = true;
+                return retryWithin(unitOfWork, settings, idempotent, circuitBreaker);
+            });
+        }
+        catch (DatabaseUnavailableException ex) {
+            if (!permitted[0]) {
+                this.listeners.forEach(TransactionRetryListener::onFailedFast);
+            }
+            throw ex;
+        }
+    }
+
+    private <T> T retryWithin(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
+            DatabaseCircuitBreaker circuitBreaker) throws Throwable {
         RetryTemplate template = new RetryTemplate();
-        template.setRetryPolicy(new TransientFailurePolicy(settings, idempotent));
+        template.setRetryPolicy(new TransientFailurePolicy(settings, idempotent, circuitBreaker));
         template.setBackOffPolicy(new JitteredExponentialBackOff(settings));
         template.setThrowLastExceptionOnExhausted(true);
         RetryContext[] context = new RetryContext[1];
         this.budget.firstAttempt();
         try {
-            T result = template.execute(retryContext -> {
+            T result = template.execute((RetryCallback<T, Throwable>) retryContext -> {
                 context[0] = retryContext;
-                return this.circuitBreaker.run(unitOfWork);
+                return attempt(unitOfWork, retryContext);
             });
             if (context[0].getRetryCount() > 0) {
                 this.listeners.forEach(listener -> listener.onSuccessAfterRetry(context[0].getRetryCount() + 1,
@@ -109,50 +189,111 @@ public final class RetryEngine implements AutoCloseable {
             Throwable last = context[0].getLastThrowable();
             logger.warn("resilient-db: not retrying after attempt " + context[0].getRetryCount()
                     + " because the application is shutting down; last failure " + describe(last));
-            throw asUnchecked(last);
+            throw last;
         }
-        catch (DatabaseUnavailableException ex) {
-            this.listeners.forEach(TransactionRetryListener::onFailedFast);
-            throw ex;
-        }
-        catch (RuntimeException | Error ex) {
+        catch (Throwable ex) {
+            int attempts = (context[0] != null) ? context[0].getRetryCount() : 1;
             if (context[0] != null && context[0].hasAttribute(REFUSED)) {
-                int attempt = context[0].getRetryCount();
-                logger.warn("resilient-db: not retrying after attempt " + attempt + " because the retry budget is spent; "
+                logger.warn("resilient-db: not retrying after attempt " + attempts + " because the retry budget is spent; "
                         + "failure " + describe(ex));
-                this.listeners.forEach(listener -> listener.onRetryRefused(attempt, ex));
+                this.listeners.forEach(listener -> listener.onRetryRefused(attempts, ex));
+            }
+            else if (context[0] != null && context[0].hasAttribute(BREAKER_OPEN)) {
+                logger.warn("resilient-db: not retrying after attempt " + attempts
+                        + " because the circuit breaker is open; failure " + describe(ex));
             }
             else {
-                giveUp(ex, (context[0] != null) ? context[0].getRetryCount() : 1, settings, idempotent);
+                giveUp(ex, attempts, settings, idempotent,
+                        context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(COMMITTED)));
             }
             throw ex;
         }
     }
 
-    /** Ends every back-off in progress, and any later one, at once. */
+    /**
+     * Runs one attempt, observing its commits. A failure after a commit whose outcome is unknown is
+     * thrown as a {@link CommitOutcomeUnknownException}; whether any commit completed is kept for the policy.
+     */
+    private <T> T attempt(UnitOfWork<T> unitOfWork, RetryContext context) throws Throwable {
+        if (context.getRetryCount() > 0) {
+            RequestBoundEntityManagers.renew();
+        }
+        CommitPoints.Attempt commits = CommitPoints.start();
+        try {
+            return unitOfWork.run();
+        }
+        catch (Throwable ex) {
+            Throwable failure = withoutRollbackFailure(ex);
+            context.setAttribute(COMMITTED, commits.committed());
+            if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
+                throw new CommitOutcomeUnknownException(
+                        "The connection failed while committing; the transaction may or may not have committed", failure);
+            }
+            throw failure;
+        }
+        finally {
+            CommitPoints.end(commits);
+        }
+    }
+
+    /**
+     * The unit of work's own failure where Spring's transaction advice or template replaced it by the
+     * failure of the rollback that followed: on a lost connection the rollback fails only because
+     * the work did, and the work's failure is the one that says what happened (and whether to retry).
+     */
+    private static Throwable withoutRollbackFailure(Throwable failure) {
+        if (failure instanceof TransactionSystemException rollbackFailure
+                && rollbackFailure.getApplicationException() != null) {
+            Throwable original = rollbackFailure.getApplicationException();
+            original.addSuppressed(rollbackFailure.getCause() != null ? rollbackFailure.getCause() : rollbackFailure);
+            return original;
+        }
+        return failure;
+    }
+
+    /** Ends every back-off in progress, and any later one, at once, and stops the breakers' recovery checks. */
     @Override
     public void close() {
         this.closed.countDown();
+        this.circuitBreakers.close();
     }
 
-    private void giveUp(Throwable failure, int attempts, RetrySettings settings, boolean idempotent) {
-        FailureClassification classification = this.classifier.classify(failure);
-        if (classification == FailureClassification.COMMIT_OUTCOME_UNKNOWN && !idempotent) {
+    private void giveUp(Throwable failure, int attempts, RetrySettings settings, boolean idempotent, boolean committed) {
+        if (outcomeUnknown(failure) && !idempotent) {
             logger.warn("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
                     + "); not retried because the unit of work is not marked idempotent");
             this.listeners.forEach(listener -> listener.onCommitOutcomeUnknown(attempts, failure));
         }
-        else if (classification != FailureClassification.NOT_TRANSIENT) {
+        else if (committed && !idempotent) {
+            logger.warn("resilient-db: attempt " + attempts + " failed after part of the unit of work committed ("
+                    + describe(failure) + "); not retried because the unit of work is not marked idempotent");
+        }
+        else if (this.classifier.classify(failure) != FailureClassification.NOT_TRANSIENT) {
             logger.error("resilient-db: giving up after " + attempts + " of at most " + settings.maxAttempts()
                     + " attempts (deadline " + settings.deadline().toMillis() + "ms); last failure " + describe(failure));
             this.listeners.forEach(listener -> listener.onExhausted(attempts, failure));
         }
     }
 
-    private boolean isRetryable(Throwable failure, boolean idempotent) {
-        FailureClassification classification = this.classifier.classify(failure);
-        return classification == FailureClassification.TRANSIENT
-                || (classification == FailureClassification.COMMIT_OUTCOME_UNKNOWN && idempotent);
+    /**
+     * Whether a commit's outcome is unknown, by the engine's own rule or the classifier's: a custom
+     * classifier cannot make such a failure look transient.
+     */
+    private boolean outcomeUnknown(Throwable failure) {
+        return SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)
+                || this.classifier.classify(failure) == FailureClassification.COMMIT_OUTCOME_UNKNOWN;
+    }
+
+    /**
+     * A unit of work whose commit may have happened (unknown outcome, or an inner commit completed)
+     * runs again only when idempotent; anything else only when the classifier calls it transient.
+     */
+    private boolean isRetryable(Throwable failure, boolean committed, boolean idempotent) {
+        boolean unknown = outcomeUnknown(failure);
+        if (unknown || committed) {
+            return idempotent && (unknown || this.classifier.classify(failure) == FailureClassification.TRANSIENT);
+        }
+        return this.classifier.classify(failure) == FailureClassification.TRANSIENT;
     }
 
     /** SQLSTATE, exception type and the first line of the driver's message: never SQL, never parameters. */
@@ -173,16 +314,6 @@ public final class RetryEngine implements AutoCloseable {
                 + ")";
     }
 
-    private static RuntimeException asUnchecked(Throwable failure) {
-        if (failure instanceof RuntimeException runtime) {
-            return runtime;
-        }
-        if (failure instanceof Error error) {
-            throw error;
-        }
-        return new IllegalStateException(failure);
-    }
-
     /**
      * Retries while the failure is transient, attempts remain, and the next attempt would start
      * before the deadline. The next delay is decided here, so that the deadline check and the
@@ -194,9 +325,12 @@ public final class RetryEngine implements AutoCloseable {
 
         private final boolean idempotent;
 
-        TransientFailurePolicy(RetrySettings settings, boolean idempotent) {
+        private final DatabaseCircuitBreaker circuitBreaker;
+
+        TransientFailurePolicy(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
             this.settings = settings;
             this.idempotent = idempotent;
+            this.circuitBreaker = circuitBreaker;
         }
 
         /**
@@ -221,7 +355,16 @@ public final class RetryEngine implements AutoCloseable {
         }
 
         private boolean decide(RetryContext context, Throwable last) {
-            if (context.getRetryCount() >= this.settings.maxAttempts() || !isRetryable(last, this.idempotent)) {
+            boolean committed = Boolean.TRUE.equals(context.getAttribute(COMMITTED));
+            if (context.getRetryCount() >= this.settings.maxAttempts() || !isRetryable(last, committed, this.idempotent)) {
+                return false;
+            }
+            if (SqlStateFailureClassifier.isOptimisticLockingFailure(last)
+                    && context.getRetryCount() >= this.settings.optimisticLockMaxAttempts()) {
+                return false;
+            }
+            if (this.circuitBreaker.isOpen()) {
+                context.setAttribute(BREAKER_OPEN, true);
                 return false;
             }
             long startedAt = (long) context.getAttribute("startedAt");
@@ -254,12 +397,12 @@ public final class RetryEngine implements AutoCloseable {
         }
 
         /**
-         * A serialization failure or deadlock (class 40) is over once the other transaction has
-         * finished, so its back-off stops growing at the lower contention cap: seconds of waiting would
-         * not help it, only let newer transactions take the row first until it runs out of deadline.
+         * A serialization failure, deadlock or optimistic-locking conflict is over once the other
+         * transaction has finished, so its back-off stops growing at the lower contention cap: seconds of
+         * waiting would not help it, only let newer transactions take the row first until it runs out of deadline.
          */
         private Duration delayAfter(int failedAttempts, Throwable failure) {
-            Duration cap = "40".equals(SqlStates.classOf(failure)) ? this.settings.contentionMaxInterval()
+            Duration cap = SqlStateFailureClassifier.isContention(failure) ? this.settings.contentionMaxInterval()
                     : this.settings.maxInterval();
             double base = this.settings.initialInterval().toMillis() * Math.pow(this.settings.multiplier(), failedAttempts - 1);
             double capped = Math.min(base, cap.toMillis());

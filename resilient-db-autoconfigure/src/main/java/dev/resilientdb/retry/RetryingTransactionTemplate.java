@@ -1,34 +1,34 @@
 package dev.resilientdb.retry;
 
-import java.util.Set;
+import java.lang.reflect.UndeclaredThrowableException;
+import java.util.function.Consumer;
 
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.TransactionStatus;
 import org.springframework.transaction.support.TransactionCallback;
-import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
-import org.springframework.util.Assert;
 
 /**
- * A {@link TransactionTemplate} that runs the callback again, in a new transaction on a fresh
- * connection, when an attempt fails transiently (see {@link SqlStateFailureClassifier}). Use
- * {@link #execute} and {@link #executeWithoutResult} as with any {@code TransactionTemplate}; the
- * callback must be safe to run more than once (no side effects outside the transaction).
+ * Runs a callback in a transaction, as Spring's {@link TransactionTemplate} does, and runs it
+ * again, in a new transaction on a fresh connection, when an attempt fails transiently (see
+ * {@link SqlStateFailureClassifier}). The callback must be safe to run more than once (no side
+ * effects outside the transaction). Inject it by its own type: it is not a
+ * {@code TransactionOperations}, so Spring Boot's own {@code TransactionTemplate} bean stays as it
+ * is and code written for it is not retried.
  * <p>
- * When a transaction is already active and this template's propagation joins it, the callback
- * runs once and a failure propagates: only the outermost retrying boundary re-runs the whole unit
- * of work. A commit whose outcome is unknown raises {@link CommitOutcomeUnknownException} and is
- * not retried unless the template is {@linkplain #idempotent idempotent}.
+ * When a transaction is already active on the same resource and this template's propagation joins
+ * it, the callback runs once and a failure propagates: only the outermost retrying boundary re-runs
+ * the whole unit of work. Once a commit inside the unit of work may have happened, it is not re-run
+ * unless the template is {@linkplain #idempotent() idempotent}; a commit with an unknown outcome
+ * raises {@link CommitOutcomeUnknownException}.
  * <p>
- * The auto-configured bean is shared: derive per-use variants with {@link #with} instead of calling
- * its setters. Thread-safe once configured.
+ * Immutable and thread-safe: derive per-use variants with {@link #with} and {@link #idempotent()}.
  */
-public class RetryingTransactionTemplate extends TransactionTemplate {
+public class RetryingTransactionTemplate {
 
-    private static final Set<Integer> JOINING = Set.of(PROPAGATION_REQUIRED, PROPAGATION_SUPPORTS,
-            PROPAGATION_MANDATORY, PROPAGATION_NESTED);
+    private final TransactionTemplate transactions;
 
     private final RetryEngine engine;
 
@@ -49,7 +49,9 @@ public class RetryingTransactionTemplate extends TransactionTemplate {
 
     private RetryingTransactionTemplate(PlatformTransactionManager transactionManager, TransactionDefinition definition,
             RetryEngine engine, RetrySettings settings, boolean idempotent) {
-        super(transactionManager, definition);
+        TransactionBoundary.requireTransactional(definition, () -> "RetryingTransactionTemplate");
+        CommitPoints.observe(transactionManager);
+        this.transactions = new TransactionTemplate(transactionManager, definition);
         this.engine = engine;
         this.settings = settings;
         this.idempotent = idempotent;
@@ -58,10 +60,12 @@ public class RetryingTransactionTemplate extends TransactionTemplate {
     /**
      * A template with other transaction attributes, retry settings and idempotence, sharing this
      * one's transaction manager and engine.
-     * @param definition propagation, isolation, timeout, read-only and name of each attempt's transaction
+     * @param definition propagation ({@code REQUIRED}, {@code REQUIRES_NEW}, {@code MANDATORY} or
+     * {@code NESTED}), isolation, timeout, read-only and name of each attempt's transaction
      * @param settings attempts, back-off and deadline
-     * @param idempotent whether running the unit of work twice is harmless, so that a commit with an
-     * unknown outcome may be retried
+     * @param idempotent whether running the unit of work twice is harmless, so that it may run again
+     * after a commit that may have happened
+     * @throws IllegalArgumentException for a propagation that can run without a transaction
      */
     public RetryingTransactionTemplate with(TransactionDefinition definition, RetrySettings settings, boolean idempotent) {
         return new RetryingTransactionTemplate(getTransactionManager(), definition, this.engine, settings, idempotent);
@@ -69,7 +73,17 @@ public class RetryingTransactionTemplate extends TransactionTemplate {
 
     /** The same template, with a unit of work that is safe to run twice (see {@link #with}). */
     public RetryingTransactionTemplate idempotent() {
-        return with(this, this.settings, true);
+        return with(this.transactions, this.settings, true);
+    }
+
+    /** The transaction manager each attempt's transaction comes from. */
+    public PlatformTransactionManager getTransactionManager() {
+        return this.transactions.getTransactionManager();
+    }
+
+    /** The attributes of each attempt's transaction. */
+    public TransactionDefinition getTransactionDefinition() {
+        return this.transactions;
     }
 
     /** The retry settings of this template. */
@@ -77,56 +91,35 @@ public class RetryingTransactionTemplate extends TransactionTemplate {
         return this.settings;
     }
 
-    /** Whether a commit with an unknown outcome is retried. */
+    /** Whether a unit of work whose commit may have happened is run again. */
     public boolean isIdempotent() {
         return this.idempotent;
     }
 
-    @Override
+    /**
+     * Runs the callback in a transaction, again on transient failures.
+     * @return the callback's result in the attempt that committed
+     * @throws TransactionException or the callback's own exception, when the engine gives up
+     */
     public <T> T execute(TransactionCallback<T> action) throws TransactionException {
-        if (joinsActiveTransaction()) {
-            return super.execute(action);
-        }
-        return this.engine.execute(() -> runInNewTransaction(action), this.settings, this.idempotent);
-    }
-
-    private boolean joinsActiveTransaction() {
-        return TransactionSynchronizationManager.isActualTransactionActive() && JOINING.contains(getPropagationBehavior());
-    }
-
-    private <T> T runInNewTransaction(TransactionCallback<T> action) {
-        PlatformTransactionManager transactionManager = getTransactionManager();
-        Assert.state(transactionManager != null, "No PlatformTransactionManager set");
-        TransactionStatus status = transactionManager.getTransaction(this);
-        T result;
         try {
-            result = action.doInTransaction(status);
+            return this.engine.execute(getTransactionManager(), this.transactions, this.settings, this.idempotent,
+                    () -> this.transactions.execute(action));
         }
         catch (RuntimeException | Error ex) {
-            rollback(transactionManager, status, ex);
             throw ex;
         }
-        try {
-            transactionManager.commit(status);
+        catch (Throwable ex) {
+            throw new UndeclaredThrowableException(ex, "TransactionCallback threw undeclared checked exception");
         }
-        catch (RuntimeException ex) {
-            if (SqlStateFailureClassifier.isConnectionFailure(ex)) {
-                throw new CommitOutcomeUnknownException(
-                        "The connection failed while committing; the transaction may or may not have committed", ex);
-            }
-            throw ex;
-        }
-        return result;
     }
 
-    private static void rollback(PlatformTransactionManager transactionManager, TransactionStatus status, Throwable failure) {
-        try {
-            transactionManager.rollback(status);
-        }
-        catch (RuntimeException | Error rollbackFailure) {
-            // The connection that failed the work usually fails the rollback too; the work's failure is what matters.
-            failure.addSuppressed(rollbackFailure);
-        }
+    /** Runs the action in a transaction, again on transient failures. */
+    public void executeWithoutResult(Consumer<TransactionStatus> action) throws TransactionException {
+        execute(status -> {
+            action.accept(status);
+            return null;
+        });
     }
 
 }

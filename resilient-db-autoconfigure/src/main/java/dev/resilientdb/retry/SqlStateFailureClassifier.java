@@ -7,6 +7,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 
+import org.springframework.dao.OptimisticLockingFailureException;
 import org.springframework.dao.QueryTimeoutException;
 import org.springframework.dao.TransientDataAccessException;
 
@@ -90,6 +91,31 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
             return state.startsWith("08") || state.startsWith("57P0");
         }
         return contains(failure, SQLException.class);
+    }
+
+    /**
+     * Whether the failure says a commit's outcome is unknown: a {@link CommitOutcomeUnknownException}
+     * in the chain, or SQLSTATE 08007 {@code transaction_resolution_unknown}.
+     */
+    public static boolean isCommitOutcomeUnknown(Throwable failure) {
+        return contains(failure, CommitOutcomeUnknownException.class)
+                || TRANSACTION_RESOLUTION_UNKNOWN.equals(SqlStates.of(failure));
+    }
+
+    /**
+     * Whether the failure is a conflict with another transaction that is over once that one has
+     * finished: a serialization failure or deadlock (class 40), or an optimistic-locking conflict.
+     */
+    public static boolean isContention(Throwable failure) {
+        return "40".equals(SqlStates.classOf(failure)) || isOptimisticLockingFailure(failure);
+    }
+
+    /**
+     * Whether the failure is an optimistic-locking conflict (a stale {@code @Version}): it has no
+     * SQLSTATE, and it repeats for as long as the caller's version is stale.
+     */
+    public static boolean isOptimisticLockingFailure(Throwable failure) {
+        return contains(failure, OptimisticLockingFailureException.class);
     }
 
     private FailureClassification classifyState(String state) {

@@ -49,16 +49,18 @@ class ResilientDbRetryAutoConfigurationTests {
         .withPropertyValues("spring.datasource.url=jdbc:postgresql://localhost:5432/app");
 
     @Test
-    void retryingTemplateIsTheApplicationsTransactionTemplate() {
+    void retryingTemplateStandsBesideSpringBootsOwnTransactionTemplate() {
         this.contextRunner.run(context -> {
             assertThat(context).hasSingleBean(TransactionTemplate.class)
+                .hasSingleBean(RetryingTransactionTemplate.class)
                 .hasSingleBean(RetryableTransactionalAdvisor.class)
                 .hasSingleBean(RetryEngine.class);
-            assertThat(context.getBean(TransactionTemplate.class)).isInstanceOf(RetryingTransactionTemplate.class);
+            assertThat(context.getBean(TransactionTemplate.class).getClass()).isEqualTo(TransactionTemplate.class);
+            assertThat(context).getBean("retryingTransactionTemplate").isInstanceOf(RetryingTransactionTemplate.class);
             assertThat(context.getBean(TransientFailureClassifier.class)).isInstanceOf(SqlStateFailureClassifier.class);
             RetrySettings settings = context.getBean(RetryingTransactionTemplate.class).getRetrySettings();
             assertThat(settings).isEqualTo(new RetrySettings(20, Duration.ofMillis(100), 2.0, Duration.ofSeconds(2),
-                    Duration.ofMillis(400), 0.5, Duration.ofSeconds(10)));
+                    Duration.ofMillis(400), 0.5, Duration.ofSeconds(10), 3));
         });
     }
 
@@ -69,11 +71,12 @@ class ResilientDbRetryAutoConfigurationTests {
                     "resilient.db.retry.multiplier=1.5", "resilient.db.retry.max-interval=1s",
                     "resilient.db.retry.contention-max-interval=300ms",
                     "resilient.db.retry.jitter=0", "resilient.db.retry.deadline=4s",
+                    "resilient.db.retry.optimistic-lock-max-attempts=5",
                     "resilient.db.retry.retryable-sql-states=55P03", "resilient.db.retry.non-retryable-sql-states=40P01")
             .run(context -> {
                 assertThat(context.getBean(RetryingTransactionTemplate.class).getRetrySettings()).isEqualTo(
                         new RetrySettings(3, Duration.ofMillis(20), 1.5, Duration.ofSeconds(1), Duration.ofMillis(300), 0,
-                                Duration.ofSeconds(4)));
+                                Duration.ofSeconds(4), 5));
                 TransientFailureClassifier classifier = context.getBean(TransientFailureClassifier.class);
                 assertThat(classifier.classify(new SQLException("x", "55P03"))).isEqualTo(FailureClassification.TRANSIENT);
                 assertThat(classifier.classify(new SQLException("x", "40P01"))).isEqualTo(FailureClassification.NOT_TRANSIENT);

@@ -29,8 +29,8 @@ class CircuitBreakerIntegrationTests {
                 .withConfiguration(AutoConfigurations.of(HealthContributorAutoConfiguration.class,
                         ResilientDbHealthAutoConfiguration.class))
                 .withPropertyValues("resilient.db.retry.deadline=1s", "resilient.db.pool.connection-timeout=300ms",
-                        "resilient.db.pool.validation-timeout=250ms", "resilient.db.circuit-breaker.sliding-window=2s",
-                        "resilient.db.circuit-breaker.minimum-calls=5", "resilient.db.circuit-breaker.wait-in-open-state=500ms")
+                        "resilient.db.pool.validation-timeout=250ms", "resilient.db.circuit-breaker.sliding-window=10s",
+                        "resilient.db.circuit-breaker.minimum-calls=3", "resilient.db.circuit-breaker.wait-in-open-state=500ms")
                 .run(context -> {
                     RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
                     JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);

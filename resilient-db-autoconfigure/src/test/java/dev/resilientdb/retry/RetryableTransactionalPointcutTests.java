@@ -5,16 +5,23 @@ import java.lang.reflect.Method;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.aop.MethodMatcher;
+import org.springframework.transaction.annotation.AnnotationTransactionAttributeSource;
+import org.springframework.transaction.interceptor.TransactionAttributeSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Which methods the advice applies to: as with {@code @Transactional}, annotated methods and the
- * public methods of an annotated class, never what a class inherits from {@code Object}.
+ * Which methods the advice applies to: exactly those Spring's transaction advice applies the
+ * annotation's transaction to (annotated methods, and the methods of an annotated class a proxy can
+ * intercept), never what a class inherits from {@code Object}.
  */
 class RetryableTransactionalPointcutTests {
 
-    private final MethodMatcher matcher = new RetryableTransactionalAdvisor.RetryableTransactionalPointcut()
+    private final TransactionAttributeSource springAttributes = new AnnotationTransactionAttributeSource(false);
+
+    private final MethodMatcher matcher = new RetryableTransactionalAdvisor(
+            new RetryableTransactionalInterceptor(() -> this.springAttributes, () -> null, () -> null, null), 0)
+        .getPointcut()
         .getMethodMatcher();
 
     @Test
@@ -24,10 +31,13 @@ class RetryableTransactionalPointcutTests {
     }
 
     @Test
-    void publicMethodsOfAnnotatedClassMatchButNotObjectsOrNonPublicOnes() throws Exception {
+    void methodsOfAnnotatedClassMatchWhereTransactionalWouldButNotObjects() throws Exception {
         assertThat(this.matcher.matches(Annotated.class.getMethod("work"), Annotated.class)).isTrue();
-        Method helper = Annotated.class.getDeclaredMethod("helper");
-        assertThat(this.matcher.matches(helper, Annotated.class)).isFalse();
+        for (String name : new String[] { "helper", "secret" }) {
+            Method method = Annotated.class.getDeclaredMethod(name);
+            assertThat(this.matcher.matches(method, Annotated.class)).as(name)
+                .isEqualTo(this.springAttributes.getTransactionAttribute(method, Annotated.class) != null);
+        }
         assertThat(this.matcher.matches(Object.class.getMethod("toString"), Annotated.class)).isFalse();
         assertThat(this.matcher.matches(Object.class.getMethod("hashCode"), Annotated.class)).isFalse();
     }
@@ -50,6 +60,9 @@ class RetryableTransactionalPointcutTests {
         }
 
         void helper() {
+        }
+
+        private void secret() {
         }
 
     }

@@ -1,0 +1,156 @@
+package dev.resilientdb.retry;
+
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionExecution;
+import org.springframework.transaction.TransactionExecutionListener;
+import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.ConfigurableTransactionManager;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+/**
+ * Observes, for the retry attempt running on the current thread, whether any commit of its unit of
+ * work may have happened: its own transaction's, or that of an inner {@code REQUIRES_NEW}. Added to
+ * every transaction manager the engine uses, as a {@link TransactionExecutionListener}; it does
+ * nothing on a thread that runs no attempt.
+ * <p>
+ * The commit point is where the transaction manager is about to send the commit
+ * ({@link #beforeCommit}). So that a JPA provider's flush, which it would otherwise run inside the
+ * commit, is not mistaken for the commit, a writable transaction of an attempt flushes just
+ * before that point: a connection lost during the flush then means nothing was committed.
+ */
+final class CommitPoints implements TransactionExecutionListener {
+
+    static final CommitPoints LISTENER = new CommitPoints();
+
+    private static final ThreadLocal<Attempt> current = new ThreadLocal<>();
+
+    private CommitPoints() {
+    }
+
+    /**
+     * Adds the listener to the transaction manager if it does not have it yet.
+     * @throws IllegalStateException if the transaction manager takes no execution listeners
+     */
+    static void observe(PlatformTransactionManager transactionManager) {
+        if (!(transactionManager instanceof ConfigurableTransactionManager configurable)) {
+            throw new IllegalStateException("resilient-db retries need a transaction manager that accepts a"
+                    + " TransactionExecutionListener (any of Spring's), to see where a commit happens; "
+                    + transactionManager.getClass().getName() + " does not");
+        }
+        synchronized (configurable) {
+            if (!configurable.getTransactionExecutionListeners().contains(LISTENER)) {
+                configurable.addListener(LISTENER);
+            }
+        }
+    }
+
+    /** Starts observing an attempt on this thread, inside any attempt already running here. */
+    static Attempt start() {
+        Attempt attempt = new Attempt(current.get());
+        current.set(attempt);
+        return attempt;
+    }
+
+    /** Stops observing the attempt; the enclosing attempt, if any, is observed again. */
+    static void end(Attempt attempt) {
+        if (attempt.parent != null) {
+            current.set(attempt.parent);
+        }
+        else {
+            current.remove();
+        }
+    }
+
+    @Override
+    public void afterBegin(TransactionExecution transaction, Throwable beginFailure) {
+        if (beginFailure == null && current.get() != null && !transaction.isReadOnly()
+                && transaction instanceof TransactionStatus status && TransactionSynchronizationManager.isSynchronizationActive()) {
+            TransactionSynchronizationManager.registerSynchronization(new FlushBeforeCommit(status));
+        }
+    }
+
+    @Override
+    public void beforeCommit(TransactionExecution transaction) {
+        if (transaction.isNewTransaction()) {
+            for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
+                attempt.committing.add(transaction);
+            }
+        }
+    }
+
+    @Override
+    public void afterCommit(TransactionExecution transaction, Throwable commitFailure) {
+        for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
+            if (attempt.committing.remove(transaction)) {
+                if (commitFailure == null) {
+                    attempt.committed = true;
+                }
+                else if (SqlStateFailureClassifier.isConnectionFailure(commitFailure)) {
+                    attempt.outcomeUnknown = true;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void afterRollback(TransactionExecution transaction, Throwable rollbackFailure) {
+        // A rollback after the commit point: the commit failed, and the failure that reaches the
+        // caller is the one to judge (a JPA provider rolls back on its own and swallows the reason).
+        for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
+            if (attempt.committing.remove(transaction)) {
+                attempt.commitFailed = true;
+            }
+        }
+    }
+
+    /** What one attempt's commits did; read by the engine after the attempt failed. */
+    static final class Attempt {
+
+        private final Attempt parent;
+
+        private final Set<TransactionExecution> committing = Collections.newSetFromMap(new IdentityHashMap<>());
+
+        private boolean committed;
+
+        private boolean outcomeUnknown;
+
+        private boolean commitFailed;
+
+        private Attempt(Attempt parent) {
+            this.parent = parent;
+        }
+
+        /** Whether some commit of the attempt completed: part or all of its work is stored. */
+        boolean committed() {
+            return this.committed;
+        }
+
+        /**
+         * Whether a commit of the attempt failed in a way that leaves its outcome unknown: the
+         * connection failed after the commit was sent.
+         * @param failure what the attempt threw
+         */
+        boolean outcomeUnknown(Throwable failure) {
+            return this.outcomeUnknown || (this.commitFailed && SqlStateFailureClassifier.isConnectionFailure(failure));
+        }
+
+    }
+
+    /** Flushes a writable transaction's pending changes before its commit point. */
+    private record FlushBeforeCommit(TransactionStatus status) implements TransactionSynchronization {
+
+        @Override
+        public void beforeCommit(boolean readOnly) {
+            if (!readOnly) {
+                this.status.flush();
+            }
+        }
+
+    }
+
+}

@@ -1,0 +1,96 @@
+package dev.resilientdb.retry;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+import javax.sql.DataSource;
+
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.lang.Nullable;
+import org.springframework.orm.jpa.JpaTransactionManager;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.ResourceTransactionManager;
+import org.springframework.util.ClassUtils;
+
+/**
+ * One {@link DatabaseCircuitBreaker} per {@link DataSource}, so that an outage of one database does
+ * not fail calls to another fast. A transaction manager whose DataSource cannot be told shares one
+ * breaker. Thread-safe.
+ */
+public final class DatabaseCircuitBreakers implements AutoCloseable {
+
+    private static final boolean JPA_PRESENT = ClassUtils.isPresent("org.springframework.orm.jpa.JpaTransactionManager",
+            DatabaseCircuitBreakers.class.getClassLoader());
+
+    private final Function<DataSource, DatabaseCircuitBreaker> factory;
+
+    private final Map<DataSource, DatabaseCircuitBreaker> breakers = new ConcurrentHashMap<>();
+
+    private final DatabaseCircuitBreaker shared;
+
+    /**
+     * @param factory makes the breaker of a DataSource the first time a unit of work uses it, and,
+     * given {@code null}, the breaker of work whose DataSource cannot be told
+     * @param primary the application's DataSource when it has one, whose breaker also serves work
+     * whose DataSource cannot be told; {@code null} otherwise
+     */
+    public DatabaseCircuitBreakers(Function<DataSource, DatabaseCircuitBreaker> factory, @Nullable DataSource primary) {
+        this.factory = factory;
+        this.shared = (primary != null) ? forDataSource(primary) : factory.apply(null);
+    }
+
+    /** One breaker for every DataSource. */
+    public static DatabaseCircuitBreakers single(DatabaseCircuitBreaker breaker) {
+        return new DatabaseCircuitBreakers(dataSource -> breaker, null);
+    }
+
+    /** The breaker of a DataSource. */
+    public DatabaseCircuitBreaker forDataSource(DataSource dataSource) {
+        return this.breakers.computeIfAbsent(dataSource, this.factory);
+    }
+
+    /** The breaker of the DataSource a transaction manager works on. */
+    public DatabaseCircuitBreaker forTransactionManager(PlatformTransactionManager transactionManager) {
+        DataSource dataSource = dataSourceOf(transactionManager);
+        return (dataSource != null) ? forDataSource(dataSource) : this.shared;
+    }
+
+    /** The breaker of the application's DataSource, which also serves work whose DataSource cannot be told. */
+    public DatabaseCircuitBreaker shared() {
+        return this.shared;
+    }
+
+    @Override
+    public void close() {
+        this.breakers.values().forEach(DatabaseCircuitBreaker::close);
+        this.shared.close();
+    }
+
+    private static DataSource dataSourceOf(PlatformTransactionManager transactionManager) {
+        if (transactionManager instanceof DataSourceTransactionManager jdbc) {
+            return jdbc.getDataSource();
+        }
+        if (JPA_PRESENT && Jpa.isJpa(transactionManager)) {
+            return Jpa.dataSourceOf(transactionManager);
+        }
+        if (transactionManager instanceof ResourceTransactionManager resources
+                && resources.getResourceFactory() instanceof DataSource dataSource) {
+            return dataSource;
+        }
+        return null;
+    }
+
+    private static final class Jpa {
+
+        static boolean isJpa(PlatformTransactionManager transactionManager) {
+            return transactionManager instanceof JpaTransactionManager;
+        }
+
+        static DataSource dataSourceOf(PlatformTransactionManager transactionManager) {
+            return ((JpaTransactionManager) transactionManager).getDataSource();
+        }
+
+    }
+
+}
