@@ -99,11 +99,14 @@ final class CommitPoints implements TransactionExecutionListener {
 
     @Override
     public void afterRollback(TransactionExecution transaction, Throwable rollbackFailure) {
-        // A rollback after the commit point: the commit failed, and the failure that reaches the
-        // caller is the one to judge (a JPA provider rolls back on its own and swallows the reason).
         for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
             if (attempt.committing.remove(transaction)) {
+                // After the commit point: the commit failed, and the failure that reaches the caller is
+                // the one to judge (a JPA provider rolls back on its own and swallows the reason).
                 attempt.commitFailed = true;
+            }
+            else if (rollbackFailure != null) {
+                attempt.rollbackFailed = true;
             }
         }
     }
@@ -121,6 +124,8 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private boolean commitFailed;
 
+        private boolean rollbackFailed;
+
         private Attempt(Attempt parent) {
             this.parent = parent;
         }
@@ -137,6 +142,18 @@ final class CommitPoints implements TransactionExecutionListener {
          */
         boolean outcomeUnknown(Throwable failure) {
             return this.outcomeUnknown || (this.commitFailed && SqlStateFailureClassifier.isConnectionFailure(failure));
+        }
+
+        /**
+         * Whether the attempt lost its connection before any commit: a rollback failed, and the
+         * failure is a connection failure. Spring's transaction advice then throws the rollback's
+         * failure (often without a SQLSTATE: "Connection is closed") instead of the one that broke
+         * the unit of work, which was transient; nothing can have committed.
+         * @param failure what the attempt threw
+         */
+        boolean connectionLostBeforeCommit(Throwable failure) {
+            return this.rollbackFailed && !this.committed && !this.outcomeUnknown && !this.commitFailed
+                    && this.committing.isEmpty() && SqlStateFailureClassifier.isConnectionFailure(failure);
         }
 
     }

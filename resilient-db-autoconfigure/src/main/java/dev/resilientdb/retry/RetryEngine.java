@@ -51,6 +51,8 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final String BREAKER_OPEN = "resilientdb.breakerOpen";
 
+    private static final String CONNECTION_LOST = "resilientdb.connectionLost";
+
     private final TransientFailureClassifier classifier;
 
     private final List<TransactionRetryListener> listeners;
@@ -204,7 +206,8 @@ public final class RetryEngine implements AutoCloseable {
             }
             else {
                 giveUp(ex, attempts, settings, idempotent,
-                        context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(COMMITTED)));
+                        context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(COMMITTED)),
+                        context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(CONNECTION_LOST)));
             }
             throw ex;
         }
@@ -225,6 +228,7 @@ public final class RetryEngine implements AutoCloseable {
         catch (Throwable ex) {
             Throwable failure = withoutRollbackFailure(ex);
             context.setAttribute(COMMITTED, commits.committed());
+            context.setAttribute(CONNECTION_LOST, commits.connectionLostBeforeCommit(failure));
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
                 throw new CommitOutcomeUnknownException(
                         "The connection failed while committing; the transaction may or may not have committed", failure);
@@ -258,7 +262,8 @@ public final class RetryEngine implements AutoCloseable {
         this.circuitBreakers.close();
     }
 
-    private void giveUp(Throwable failure, int attempts, RetrySettings settings, boolean idempotent, boolean committed) {
+    private void giveUp(Throwable failure, int attempts, RetrySettings settings, boolean idempotent, boolean committed,
+            boolean connectionLost) {
         if (outcomeUnknown(failure) && !idempotent) {
             logger.warn("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
                     + "); not retried because the unit of work is not marked idempotent");
@@ -268,7 +273,7 @@ public final class RetryEngine implements AutoCloseable {
             logger.warn("resilient-db: attempt " + attempts + " failed after part of the unit of work committed ("
                     + describe(failure) + "); not retried because the unit of work is not marked idempotent");
         }
-        else if (this.classifier.classify(failure) != FailureClassification.NOT_TRANSIENT) {
+        else if (connectionLost || this.classifier.classify(failure) != FailureClassification.NOT_TRANSIENT) {
             logger.error("resilient-db: giving up after " + attempts + " of at most " + settings.maxAttempts()
                     + " attempts (deadline " + settings.deadline().toMillis() + "ms); last failure " + describe(failure));
             this.listeners.forEach(listener -> listener.onExhausted(attempts, failure));
@@ -356,7 +361,9 @@ public final class RetryEngine implements AutoCloseable {
 
         private boolean decide(RetryContext context, Throwable last) {
             boolean committed = Boolean.TRUE.equals(context.getAttribute(COMMITTED));
-            if (context.getRetryCount() >= this.settings.maxAttempts() || !isRetryable(last, committed, this.idempotent)) {
+            boolean connectionLost = Boolean.TRUE.equals(context.getAttribute(CONNECTION_LOST));
+            if (context.getRetryCount() >= this.settings.maxAttempts()
+                    || !(connectionLost || isRetryable(last, committed, this.idempotent))) {
                 return false;
             }
             if (SqlStateFailureClassifier.isOptimisticLockingFailure(last)
