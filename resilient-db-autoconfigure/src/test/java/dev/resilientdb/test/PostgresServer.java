@@ -150,6 +150,21 @@ public abstract class PostgresServer implements AutoCloseable {
                 + applicationName + "' AND pid <> pg_backend_pid()").size();
     }
 
+    /**
+     * Terminates one backend, as an administrator or a failover would ({@code pg_terminate_backend},
+     * the session sees 57P01), and waits until it is gone.
+     */
+    public void terminateBackend(int pid) {
+        execute("SELECT pg_terminate_backend(" + pid + ")");
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!queryColumn("SELECT pid FROM pg_stat_activity WHERE pid = " + pid).isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("Backend " + pid + " is still running 10 s after pg_terminate_backend");
+            }
+            sleep(Duration.ofMillis(20));
+        }
+    }
+
     /** Waits until the server accepts connections again. */
     protected void awaitReady(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
