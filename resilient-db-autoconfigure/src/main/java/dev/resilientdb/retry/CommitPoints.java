@@ -1,8 +1,7 @@
 package dev.resilientdb.retry;
 
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionExecution;
@@ -86,7 +85,7 @@ final class CommitPoints implements TransactionExecutionListener {
     @Override
     public void afterCommit(TransactionExecution transaction, Throwable commitFailure) {
         for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
-            if (attempt.committing.remove(transaction)) {
+            if (attempt.removeCommitting(transaction)) {
                 if (commitFailure == null) {
                     attempt.committed = true;
                 }
@@ -100,7 +99,7 @@ final class CommitPoints implements TransactionExecutionListener {
     @Override
     public void afterRollback(TransactionExecution transaction, Throwable rollbackFailure) {
         for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
-            if (attempt.committing.remove(transaction)) {
+            if (attempt.removeCommitting(transaction)) {
                 // After the commit point: the commit failed, and the failure that reaches the caller is
                 // the one to judge (a JPA provider rolls back on its own and swallows the reason).
                 attempt.commitFailed = true;
@@ -116,7 +115,8 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private final Attempt parent;
 
-        private final Set<TransactionExecution> committing = Collections.newSetFromMap(new IdentityHashMap<>());
+        /** Transactions of the attempt between their commit point and its outcome; rarely more than one. */
+        private final List<TransactionExecution> committing = new ArrayList<>(2);
 
         private boolean committed;
 
@@ -128,6 +128,16 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private Attempt(Attempt parent) {
             this.parent = parent;
+        }
+
+        private boolean removeCommitting(TransactionExecution transaction) {
+            for (int i = 0; i < this.committing.size(); i++) {
+                if (this.committing.get(i) == transaction) {
+                    this.committing.remove(i);
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** Whether some commit of the attempt completed: part or all of its work is stored. */

@@ -53,6 +53,8 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final String CONNECTION_LOST = "resilientdb.connectionLost";
 
+    private static final String CALL = "resilientdb.call";
+
     private final TransientFailureClassifier classifier;
 
     private final List<TransactionRetryListener> listeners;
@@ -62,6 +64,9 @@ public final class RetryEngine implements AutoCloseable {
     private final RetryBudget budget;
 
     private final CountDownLatch closed = new CountDownLatch(1);
+
+    /** Configured once: what differs between calls travels in the retry context ({@link Call}). */
+    private final RetryTemplate template = new RetryTemplate();
 
     /** An engine with neither circuit breaker nor retry budget. */
     public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
@@ -86,6 +91,9 @@ public final class RetryEngine implements AutoCloseable {
         this.listeners = List.copyOf(listeners);
         this.circuitBreakers = circuitBreakers;
         this.budget = budget;
+        this.template.setRetryPolicy(new TransientFailurePolicy());
+        this.template.setBackOffPolicy(new JitteredExponentialBackOff());
+        this.template.setThrowLastExceptionOnExhausted(true);
     }
 
     /** The state of the circuit breaker of the application's DataSource, for metrics. */
@@ -170,15 +178,13 @@ public final class RetryEngine implements AutoCloseable {
 
     private <T> T retryWithin(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
             DatabaseCircuitBreaker circuitBreaker) throws Throwable {
-        RetryTemplate template = new RetryTemplate();
-        template.setRetryPolicy(new TransientFailurePolicy(settings, idempotent, circuitBreaker));
-        template.setBackOffPolicy(new JitteredExponentialBackOff(settings));
-        template.setThrowLastExceptionOnExhausted(true);
+        Call call = new Call(settings, idempotent, circuitBreaker);
         RetryContext[] context = new RetryContext[1];
         this.budget.firstAttempt();
         try {
-            T result = template.execute((RetryCallback<T, Throwable>) retryContext -> {
+            T result = this.template.execute((RetryCallback<T, Throwable>) retryContext -> {
                 context[0] = retryContext;
+                retryContext.setAttribute(CALL, call);
                 return attempt(unitOfWork, retryContext);
             });
             if (context[0].getRetryCount() > 0) {
@@ -326,18 +332,6 @@ public final class RetryEngine implements AutoCloseable {
      */
     private final class TransientFailurePolicy implements RetryPolicy {
 
-        private final RetrySettings settings;
-
-        private final boolean idempotent;
-
-        private final DatabaseCircuitBreaker circuitBreaker;
-
-        TransientFailurePolicy(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
-            this.settings = settings;
-            this.idempotent = idempotent;
-            this.circuitBreaker = circuitBreaker;
-        }
-
         /**
          * Decides once per failure: RetryTemplate asks again after the back-off, when the deadline
          * check would count the back-off twice and the budget would be charged twice.
@@ -360,23 +354,25 @@ public final class RetryEngine implements AutoCloseable {
         }
 
         private boolean decide(RetryContext context, Throwable last) {
+            Call call = (Call) context.getAttribute(CALL);
+            RetrySettings settings = call.settings();
             boolean committed = Boolean.TRUE.equals(context.getAttribute(COMMITTED));
             boolean connectionLost = Boolean.TRUE.equals(context.getAttribute(CONNECTION_LOST));
-            if (context.getRetryCount() >= this.settings.maxAttempts()
-                    || !(connectionLost || isRetryable(last, committed, this.idempotent))) {
+            if (context.getRetryCount() >= settings.maxAttempts()
+                    || !(connectionLost || isRetryable(last, committed, call.idempotent()))) {
                 return false;
             }
             if (SqlStateFailureClassifier.isOptimisticLockingFailure(last)
-                    && context.getRetryCount() >= this.settings.optimisticLockMaxAttempts()) {
+                    && context.getRetryCount() >= settings.optimisticLockMaxAttempts()) {
                 return false;
             }
-            if (this.circuitBreaker.isOpen()) {
+            if (call.circuitBreaker().isOpen()) {
                 context.setAttribute(BREAKER_OPEN, true);
                 return false;
             }
             long startedAt = (long) context.getAttribute("startedAt");
             long delayNanos = ((Duration) context.getAttribute(DELAY)).toNanos();
-            if (System.nanoTime() + delayNanos - startedAt >= this.settings.deadline().toNanos()) {
+            if (System.nanoTime() + delayNanos - startedAt >= settings.deadline().toNanos()) {
                 return false;
             }
             if (!budget.tryRetry()) {
@@ -400,7 +396,8 @@ public final class RetryEngine implements AutoCloseable {
         @Override
         public void registerThrowable(RetryContext context, Throwable throwable) {
             ((RetryContextSupport) context).registerThrowable(throwable);
-            context.setAttribute(DELAY, delayAfter(context.getRetryCount(), throwable));
+            context.setAttribute(DELAY, delayAfter(((Call) context.getAttribute(CALL)).settings(), context.getRetryCount(),
+                    throwable));
         }
 
         /**
@@ -408,12 +405,12 @@ public final class RetryEngine implements AutoCloseable {
          * transaction has finished, so its back-off stops growing at the lower contention cap: seconds of
          * waiting would not help it, only let newer transactions take the row first until it runs out of deadline.
          */
-        private Duration delayAfter(int failedAttempts, Throwable failure) {
-            Duration cap = SqlStateFailureClassifier.isContention(failure) ? this.settings.contentionMaxInterval()
-                    : this.settings.maxInterval();
-            double base = this.settings.initialInterval().toMillis() * Math.pow(this.settings.multiplier(), failedAttempts - 1);
+        private Duration delayAfter(RetrySettings settings, int failedAttempts, Throwable failure) {
+            Duration cap = SqlStateFailureClassifier.isContention(failure) ? settings.contentionMaxInterval()
+                    : settings.maxInterval();
+            double base = settings.initialInterval().toMillis() * Math.pow(settings.multiplier(), failedAttempts - 1);
             double capped = Math.min(base, cap.toMillis());
-            double jitter = this.settings.jitter();
+            double jitter = settings.jitter();
             double factor = 1.0 + ((jitter > 0) ? ThreadLocalRandom.current().nextDouble(-jitter, jitter) : 0.0);
             return Duration.ofMillis(Math.max(0, Math.round(capped * factor)));
         }
@@ -422,12 +419,6 @@ public final class RetryEngine implements AutoCloseable {
 
     /** Sleeps the delay the policy decided, and wakes up at once when the engine is closed. */
     private final class JitteredExponentialBackOff implements BackOffPolicy {
-
-        private final RetrySettings settings;
-
-        JitteredExponentialBackOff(RetrySettings settings) {
-            this.settings = settings;
-        }
 
         @Override
         public BackOffContext start(RetryContext context) {
@@ -439,7 +430,8 @@ public final class RetryEngine implements AutoCloseable {
             RetryContext context = ((RetryBackOffContext) backOffContext).context();
             Duration delay = (Duration) context.getAttribute(DELAY);
             Throwable failure = context.getLastThrowable();
-            logger.warn("resilient-db: attempt " + context.getRetryCount() + " of " + this.settings.maxAttempts()
+            logger.warn("resilient-db: attempt " + context.getRetryCount() + " of "
+                    + ((Call) context.getAttribute(CALL)).settings().maxAttempts()
                     + " failed with " + describe(failure) + "; retrying in " + delay.toMillis() + "ms");
             listeners.forEach(listener -> listener.onRetry(context.getRetryCount(), failure, delay));
             try {
@@ -456,6 +448,10 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     private record RetryBackOffContext(RetryContext context) implements BackOffContext {
+    }
+
+    /** What one call asked of the engine, kept in its retry context. */
+    private record Call(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
     }
 
 }

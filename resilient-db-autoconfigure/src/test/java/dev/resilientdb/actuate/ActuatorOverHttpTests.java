@@ -18,6 +18,7 @@ import dev.resilientdb.actuate.ActuatorTestApplication.Answer;
 import dev.resilientdb.retry.RetryingTransactionTemplate;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -61,6 +62,15 @@ class ActuatorOverHttpTests {
 
     @LocalServerPort
     private int port;
+
+    /**
+     * The first request initializes Spring MVC and the endpoints, and the first check opens the
+     * probe's own connection; the bounds below are about a running application.
+     */
+    @BeforeEach
+    void warmUp() {
+        ActuatorTestApplication.get(this.port, "/actuator/health/db");
+    }
 
     @Autowired
     private HikariDataSource dataSource;

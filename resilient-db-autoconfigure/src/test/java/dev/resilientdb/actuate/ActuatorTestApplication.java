@@ -12,10 +12,12 @@ import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 
 /**
  * A web application with nothing but auto-configuration, as a user's application with the starter,
- * Spring MVC and actuator would have it; for tests over real HTTP. It scans no components.
+ * Spring MVC and actuator would have it; for tests over real HTTP. It scans no components. It is a
+ * JDBC application: JPA is on the test class path for the JPA tests only.
  */
 @SpringBootConfiguration(proxyBeanMethods = false)
-@EnableAutoConfiguration
+@EnableAutoConfiguration(excludeName = { "org.springframework.boot.autoconfigure.orm.jpa.HibernateJpaAutoConfiguration",
+        "org.springframework.boot.autoconfigure.data.jpa.JpaRepositoriesAutoConfiguration" })
 class ActuatorTestApplication {
 
     /** Bounds a request that should never take this long, so that a broken bound fails instead of hanging. */

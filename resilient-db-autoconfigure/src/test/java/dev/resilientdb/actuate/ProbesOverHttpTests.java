@@ -7,6 +7,7 @@ import dev.resilientdb.actuate.ActuatorTestApplication.Answer;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.test.context.SpringBootTest;
@@ -45,6 +46,16 @@ class ProbesOverHttpTests {
         registry.add("spring.datasource.url", server::jdbcUrl);
         registry.add("spring.datasource.username", server::username);
         registry.add("spring.datasource.password", server::password);
+    }
+
+    /**
+     * The first request initializes Spring MVC and the health endpoint, and the first check opens the
+     * probe's own connection (start-up costs that Kubernetes' startup probe absorbs), which takes
+     * seconds on a loaded machine; the bounds below are about a running application.
+     */
+    @BeforeEach
+    void warmUp() {
+        ActuatorTestApplication.get(this.port, "/actuator/health/db");
     }
 
     @AfterAll
