@@ -43,6 +43,12 @@ public class ResilientDbAutoConfiguration {
         }
 
         @Bean
+        static TransactionStatementTimeoutPostProcessor resilientDbTransactionStatementTimeoutPostProcessor(
+                ObjectProvider<ResilientDbProperties> properties) {
+            return new TransactionStatementTimeoutPostProcessor(properties);
+        }
+
+        @Bean
         @ConditionalOnSingleCandidate(DataSource.class)
         @ConditionalOnMissingBean
         PoolSaturationMonitor resilientDbPoolSaturationMonitor(DataSource dataSource, ResilientDbProperties properties) {
