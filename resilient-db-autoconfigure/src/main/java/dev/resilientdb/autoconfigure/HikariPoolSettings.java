@@ -128,6 +128,8 @@ final class HikariPoolSettings {
      * In transaction mode consecutive transactions of one client connection may run on different
      * server connections, so a statement the driver prepared on one is unknown on the next. With
      * {@code prepareThreshold=0} pgjdbc uses only unnamed statements, which live within one request.
+     * A threshold the user sets is kept, with a warning: PgBouncer 1.21 and later can carry prepared
+     * statements across server connections ({@code max_prepared_statements}).
      */
     private void serverSidePreparedStatementsOff(HikariConfig config) {
         String fromUrl = urlParameter(config.getJdbcUrl(), "prepareThreshold");
@@ -135,14 +137,12 @@ final class HikariPoolSettings {
         for (String[] source : new String[][] { { fromUrl, "spring.datasource.url" },
                 { fromProperties, HIKARI_PREFIX + "data-source-properties.prepareThreshold" } }) {
             if (source[0] != null && !"0".equals(source[0].trim())) {
-                throw new IncompatibleWithPoolerException("resilient.db.driver.pooler is "
-                        + Pooler.PGBOUNCER_TRANSACTION.propertyValue() + ", but " + source[1] + " of pool '"
-                        + config.getPoolName() + "' sets prepareThreshold=" + source[0] + ": server-side prepared "
-                        + "statements do not survive transaction pooling (PgBouncer before 1.21, or with "
-                        + "max_prepared_statements = 0), and statements fail with 'prepared statement \"S_1\" does not exist'.",
-                        "Remove prepareThreshold from " + source[1] + " (resilient-db sets prepareThreshold=0 behind a "
-                                + "transaction pooler), or, if PgBouncer runs with pool_mode = session, set "
-                                + "resilient.db.driver.pooler=" + Pooler.PGBOUNCER_SESSION.propertyValue() + ".");
+                logger.warn("resilient-db: pool '" + config.getPoolName() + "' keeps prepareThreshold=" + source[0]
+                        + " from " + source[1] + " although resilient.db.driver.pooler is "
+                        + Pooler.PGBOUNCER_TRANSACTION.propertyValue() + ": this works only with PgBouncer 1.21 or "
+                        + "later and max_prepared_statements above 0; otherwise statements fail with 'prepared "
+                        + "statement \"S_1\" does not exist'. Remove it to let resilient-db set prepareThreshold=0");
+                return;
             }
         }
         config.addDataSourceProperty("prepareThreshold", "0");
@@ -242,7 +242,7 @@ final class HikariPoolSettings {
                             + config.getConnectionInitSql() + "')");
             case PGBOUNCER_TRANSACTION -> parts.add(((statementTimeout == 0) ? "statement-timeout=not sent"
                     : "statement-timeout=" + statementTimeout + "ms per Spring-managed transaction (SET LOCAL)")
-                    + ", prepare-threshold=0");
+                    + ", isolation-level=per transaction, prepare-threshold=" + driver.getProperty("prepareThreshold"));
         }
         parts.add("application-name=" + driver.getProperty("ApplicationName"));
         return String.join(", ", parts);

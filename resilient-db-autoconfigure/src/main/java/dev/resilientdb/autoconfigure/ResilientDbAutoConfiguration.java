@@ -43,9 +43,9 @@ public class ResilientDbAutoConfiguration {
         }
 
         @Bean
-        static TransactionStatementTimeoutPostProcessor resilientDbTransactionStatementTimeoutPostProcessor(
+        static TransactionLocalSettingsPostProcessor resilientDbTransactionLocalSettingsPostProcessor(
                 ObjectProvider<ResilientDbProperties> properties) {
-            return new TransactionStatementTimeoutPostProcessor(properties);
+            return new TransactionLocalSettingsPostProcessor(properties);
         }
 
         @Bean

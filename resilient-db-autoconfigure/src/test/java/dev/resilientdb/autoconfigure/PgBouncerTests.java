@@ -39,6 +39,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -113,7 +114,7 @@ class PgBouncerTests {
             assertThat(context).hasNotFailed();
             assertThat(selectOne(context.getBean(HikariDataSource.class))).isEqualTo(1);
             assertThat(output).contains("pooler=pgbouncer-transaction, statement-timeout=30000ms per Spring-managed "
-                    + "transaction (SET LOCAL), prepare-threshold=0")
+                    + "transaction (SET LOCAL), isolation-level=per transaction, prepare-threshold=0")
                 .doesNotContain("options='");
         });
     }
@@ -155,6 +156,46 @@ class PgBouncerTests {
                     }
                 }
             });
+    }
+
+    /**
+     * pgjdbc sets a transaction's isolation with SET SESSION CHARACTERISTICS before BEGIN: behind transaction
+     * pooling that runs on whichever server connection is free, and the transaction on another one.
+     */
+    @Test
+    void eachTransactionRunsAtItsOwnIsolationLevelBehindTransactionPooling() throws Exception {
+        behind(transactionPooler).run(context -> {
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            TransactionTemplate readCommitted = context.getBean(TransactionTemplate.class);
+            TransactionTemplate serializable = new TransactionTemplate(readCommitted.getTransactionManager());
+            serializable.setIsolationLevel(TransactionDefinition.ISOLATION_SERIALIZABLE);
+            ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+            ExecutorService executor = Executors.newFixedThreadPool(8);
+            try {
+                List<Future<?>> workers = new ArrayList<>();
+                for (int worker = 0; worker < 8; worker++) {
+                    boolean strict = worker % 2 == 0;
+                    workers.add(executor.submit(() -> {
+                        for (int round = 0; round < 50; round++) {
+                            String expected = strict ? "serializable" : "read committed";
+                            String actual = (strict ? serializable : readCommitted)
+                                .execute(status -> jdbc.queryForObject("SHOW transaction_isolation", String.class));
+                            if (!expected.equals(actual)) {
+                                wrong.add(expected + " ran as " + actual);
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> worker : workers) {
+                    worker.get(2, TimeUnit.MINUTES);
+                }
+            }
+            finally {
+                executor.shutdownNow();
+            }
+            assertThat(wrong).isEmpty();
+        });
     }
 
     @Test
@@ -232,18 +273,17 @@ class PgBouncerTests {
             });
     }
 
+    /** PgBouncer 1.21 and later can carry prepared statements (max_prepared_statements): an explicit threshold is kept. */
     @Test
-    void serverSidePreparedStatementsFailStartUpInTransactionModeOnly() {
+    void anExplicitPrepareThresholdIsKeptWithAWarningInTransactionMode(CapturedOutput output) {
         behind(transactionPooler).withPropertyValues("spring.datasource.hikari.data-source-properties.prepareThreshold=5")
             .run(context -> {
-                assertThat(context).hasFailed();
-                FailureAnalysis analysis = analyze(context.getStartupFailure());
-                assertThat(analysis.getDescription()).contains("prepareThreshold=5").contains("transaction pooling");
-                assertThat(analysis.getAction()).contains("Remove prepareThreshold")
-                    .contains("resilient.db.driver.pooler=pgbouncer-session");
+                assertThat(context).hasNotFailed();
+                assertThat(context.getBean(HikariDataSource.class).getDataSourceProperties())
+                    .containsEntry("prepareThreshold", "5");
+                assertThat(output).contains("keeps prepareThreshold=5")
+                    .contains("only with PgBouncer 1.21 or later and max_prepared_statements above 0");
             });
-        behind(sessionPooler).withPropertyValues("spring.datasource.hikari.data-source-properties.prepareThreshold=5")
-            .run(context -> assertThat(selectOne(context.getBean(HikariDataSource.class))).isEqualTo(1));
     }
 
     private static List<Throwable> runLoad(TransactionTemplate transactions, JdbcTemplate jdbc) throws Exception {

@@ -3,7 +3,7 @@ package dev.resilientdb.autoconfigure;
 import java.time.Duration;
 
 import dev.resilientdb.autoconfigure.ResilientDbProperties.Pooler;
-import dev.resilientdb.pool.TransactionStatementTimeout;
+import dev.resilientdb.pool.TransactionLocalSettings;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -11,14 +11,14 @@ import org.springframework.transaction.ConfigurableTransactionManager;
 
 /**
  * Behind a transaction-pooling PgBouncer ({@code resilient.db.driver.pooler=pgbouncer-transaction}),
- * makes every transaction manager set {@code resilient.db.driver.statement-timeout} at the start of each
- * transaction (see {@link TransactionStatementTimeout}); in every other mode it does nothing.
+ * makes every transaction manager set the isolation level and {@code resilient.db.driver.statement-timeout}
+ * at the start of each transaction (see {@link TransactionLocalSettings}); in every other mode it does nothing.
  */
-class TransactionStatementTimeoutPostProcessor implements BeanPostProcessor {
+class TransactionLocalSettingsPostProcessor implements BeanPostProcessor {
 
     private final ObjectProvider<ResilientDbProperties> properties;
 
-    TransactionStatementTimeoutPostProcessor(ObjectProvider<ResilientDbProperties> properties) {
+    TransactionLocalSettingsPostProcessor(ObjectProvider<ResilientDbProperties> properties) {
         this.properties = properties;
     }
 
@@ -27,8 +27,8 @@ class TransactionStatementTimeoutPostProcessor implements BeanPostProcessor {
         if (bean instanceof ConfigurableTransactionManager transactionManager) {
             ResilientDbProperties.Driver driver = this.properties.getObject().getDriver();
             Duration timeout = driver.getStatementTimeout();
-            if (driver.getPooler() == Pooler.PGBOUNCER_TRANSACTION && timeout != null && !timeout.isZero()) {
-                TransactionStatementTimeout.install(transactionManager, timeout);
+            if (driver.getPooler() == Pooler.PGBOUNCER_TRANSACTION && timeout != null) {
+                TransactionLocalSettings.install(transactionManager, timeout);
             }
         }
         return bean;
