@@ -89,7 +89,7 @@ class PgBouncerFaultTests {
                     "resilient.db.driver.pooler=pgbouncer-" + pooler.mode().name().toLowerCase(Locale.ROOT),
                     "resilient.db.retry.initial-interval=50ms", "resilient.db.retry.max-interval=500ms",
                     "resilient.db.retry.deadline=30s", "resilient.db.retry.budget.enabled=false",
-                    "resilient.db.circuit-breaker.enabled=false");
+                    "resilient.db.circuit-breaker.enabled=false", "resilient.db.pool.connection-timeout=5s");
     }
 
     @Test

@@ -96,15 +96,26 @@ class PgBouncerTests {
                     TransactionAutoConfiguration.class, ResilientDbAutoConfiguration.class))
             .withPropertyValues(pooler.dataSourceProperties())
             .withPropertyValues("resilient.db.driver.application-name=" + APPLICATION_NAME,
-                    "resilient.db.driver.pooler=pgbouncer-" + pooler.mode().name().toLowerCase(Locale.ROOT));
+                    "resilient.db.driver.pooler=pgbouncer-" + pooler.mode().name().toLowerCase(Locale.ROOT),
+                    // A SCRAM login through PgBouncer takes a while on a loaded 2-core machine, and the pool fills
+                    // one connection at a time: a test's first burst of threads must not time out waiting for it.
+                    "resilient.db.pool.connection-timeout=10s");
     }
 
     @Test
-    void withoutPoolerModeTheStarterPoolCannotConnectThroughPgBouncer() {
+    void withoutPoolerModeTheStarterPoolCannotConnectThroughPgBouncerAndTheFailureSaysWhatToSet() {
         behind(transactionPooler).withPropertyValues("resilient.db.driver.pooler=none").run(context -> {
             assertThatExceptionOfType(SQLException.class)
                 .isThrownBy(() -> context.getBean(HikariDataSource.class).getConnection().close())
-                .withMessageContaining("unsupported startup parameter: options");
+                .withMessageContaining("unsupported startup parameter: options")
+                .satisfies(ex -> {
+                    FailureAnalysis analysis = new PoolerRefusedStartupParameterFailureAnalyzer()
+                        .analyze(new IllegalStateException("Failed to initialize pool", ex));
+                    assertThat(analysis).isNotNull();
+                    assertThat(analysis.getDescription()).contains("PgBouncer")
+                        .contains("unsupported startup parameter: options");
+                    assertThat(analysis.getAction()).contains("Set resilient.db.driver.pooler to pgbouncer-transaction");
+                });
         });
     }
 

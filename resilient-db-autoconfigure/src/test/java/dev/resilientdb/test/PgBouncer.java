@@ -26,9 +26,8 @@ import java.util.stream.Stream;
  * run as root, so under root it is started with {@code -u nobody}.
  * <p>
  * Clients log in as the server's application role ({@link PostgresServer#APP_USER}, SCRAM) to the
- * database {@link PostgresServer#APP_DATABASE}. {@code extra_float_digits}, which pgjdbc always sends,
- * is ignored, as every PgBouncer in front of Java applications must be configured. When PgBouncer is
- * not installed, {@link #start} fails (it never skips) and says how to install it.
+ * database {@link PostgresServer#APP_DATABASE}. When PgBouncer is not installed, {@link #start} fails
+ * (it never skips) and says how to install it.
  */
 public final class PgBouncer implements AutoCloseable {
 
@@ -57,14 +56,18 @@ public final class PgBouncer implements AutoCloseable {
 
     private final int port;
 
+    private final List<String> extraSettings;
+
     private Process process;
 
-    private PgBouncer(PostgresServer server, PoolMode mode, int poolSize, Path directory, int port) {
+    private PgBouncer(PostgresServer server, PoolMode mode, int poolSize, Path directory, int port,
+            List<String> extraSettings) {
         this.server = server;
         this.mode = mode;
         this.poolSize = poolSize;
         this.directory = directory;
         this.port = port;
+        this.extraSettings = extraSettings;
     }
 
     /**
@@ -72,11 +75,20 @@ public final class PgBouncer implements AutoCloseable {
      * @throws IllegalStateException when PgBouncer is not installed or does not start
      */
     public static PgBouncer start(PostgresServer server, PoolMode mode, int poolSize) {
+        return start(server, mode, poolSize, new String[0]);
+    }
+
+    /**
+     * Starts PgBouncer as {@link #start(PostgresServer, PoolMode, int)} does, with more lines for the
+     * {@code [pgbouncer]} section of its ini file; a setting given here overrides the harness's.
+     */
+    public static PgBouncer start(PostgresServer server, PoolMode mode, int poolSize, String... extraSettings) {
         String executable = executable();
         try {
             Path directory = Files.createTempDirectory("resilient-db-pgbouncer-");
             Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
-            PgBouncer pgBouncer = new PgBouncer(server, mode, poolSize, directory, freePort());
+            PgBouncer pgBouncer = new PgBouncer(server, mode, poolSize, directory, freePort(),
+                    List.of(extraSettings));
             pgBouncer.writeConfiguration();
             pgBouncer.start(executable);
             return pgBouncer;
@@ -185,9 +197,9 @@ public final class PgBouncer implements AutoCloseable {
                 "pool_mode = " + this.mode.iniValue(),
                 "default_pool_size = " + this.poolSize,
                 "max_client_conn = 200",
-                "ignore_startup_parameters = extra_float_digits",
                 // A restarted server is tried again after 1 s instead of PgBouncer's default 15 s.
                 "server_login_retry = 1",
+                String.join("\n", this.extraSettings),
                 "");
         Files.writeString(iniFile(), ini);
         for (Path file : List.of(users, iniFile())) {
