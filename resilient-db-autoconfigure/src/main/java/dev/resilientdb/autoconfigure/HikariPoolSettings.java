@@ -7,6 +7,7 @@ import java.util.Properties;
 import java.util.function.Consumer;
 
 import com.zaxxer.hikari.HikariConfig;
+import dev.resilientdb.autoconfigure.ResilientDbProperties.Pooler;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -63,18 +64,31 @@ final class HikariPoolSettings {
             poolSetting(config, "name", "pool-name", pool.getName(), config.getPoolName(), config::setPoolName);
         }
         applyDriverSettings(config);
-        return summary(config);
+        return summary(config, this.properties.getDriver());
     }
 
     private void applyDriverSettings(HikariConfig config) {
         ResilientDbProperties.Driver driver = this.properties.getDriver();
-        Properties current = config.getDataSourceProperties();
         driverSetting(config, "connect-timeout", "connectTimeout", Long.toString(wholeSeconds(driver.getConnectTimeout())));
         driverSetting(config, "socket-timeout", "socketTimeout", Long.toString(wholeSeconds(driver.getSocketTimeout())));
         driverSetting(config, "tcp-keep-alive", "tcpKeepAlive", Boolean.toString(driver.isTcpKeepAlive()));
         driverSetting(config, "application-name", "ApplicationName", applicationName(driver));
+        switch (driver.getPooler()) {
+            case NONE -> statementTimeoutAsStartupParameter(config, driver);
+            case PGBOUNCER_SESSION -> {
+                rejectOptions(config, Pooler.PGBOUNCER_SESSION);
+                statementTimeoutPerConnection(config, driver);
+            }
+            case PGBOUNCER_TRANSACTION -> {
+                rejectOptions(config, Pooler.PGBOUNCER_TRANSACTION);
+                serverSidePreparedStatementsOff(config);
+            }
+        }
+    }
+
+    private void statementTimeoutAsStartupParameter(HikariConfig config, ResilientDbProperties.Driver driver) {
         String statementTimeout = "statement_timeout=" + driver.getStatementTimeout().toMillis();
-        String options = current.getProperty("options");
+        String options = config.getDataSourceProperties().getProperty("options");
         if (!StringUtils.hasText(options)) {
             config.addDataSourceProperty("options", "-c " + statementTimeout);
         }
@@ -85,6 +99,86 @@ final class HikariPoolSettings {
             logger.warn("resilient-db: resilient.db.driver.statement-timeout is ignored because "
                     + "spring.datasource.hikari.data-source-properties.options already sets statement_timeout");
         }
+    }
+
+    /**
+     * In session mode a client connection keeps its server connection until it closes (PgBouncer then
+     * runs {@code DISCARD ALL}), so a {@code SET} when the pool opens the connection holds for all its
+     * statements, in transactions and in autocommit alike.
+     */
+    private void statementTimeoutPerConnection(HikariConfig config, ResilientDbProperties.Driver driver) {
+        if (driver.getStatementTimeout().isZero()) {
+            return;
+        }
+        String set = "SET statement_timeout = " + driver.getStatementTimeout().toMillis();
+        String initSql = config.getConnectionInitSql();
+        if (!StringUtils.hasText(initSql)) {
+            config.setConnectionInitSql(set);
+        }
+        else if (!initSql.contains("statement_timeout")) {
+            config.setConnectionInitSql(set + "; " + initSql);
+        }
+        else if (isSet(DRIVER_PREFIX + "statement-timeout")) {
+            logger.warn("resilient-db: resilient.db.driver.statement-timeout is ignored because "
+                    + "spring.datasource.hikari.connection-init-sql already sets statement_timeout");
+        }
+    }
+
+    /**
+     * In transaction mode consecutive transactions of one client connection may run on different
+     * server connections, so a statement the driver prepared on one is unknown on the next. With
+     * {@code prepareThreshold=0} pgjdbc uses only unnamed statements, which live within one request.
+     * A threshold the user sets is kept, with a warning: PgBouncer 1.21 and later can carry prepared
+     * statements across server connections ({@code max_prepared_statements}).
+     */
+    private void serverSidePreparedStatementsOff(HikariConfig config) {
+        String fromUrl = urlParameter(config.getJdbcUrl(), "prepareThreshold");
+        String fromProperties = config.getDataSourceProperties().getProperty("prepareThreshold");
+        for (String[] source : new String[][] { { fromUrl, "spring.datasource.url" },
+                { fromProperties, HIKARI_PREFIX + "data-source-properties.prepareThreshold" } }) {
+            if (source[0] != null && !"0".equals(source[0].trim())) {
+                logger.warn("resilient-db: pool '" + config.getPoolName() + "' keeps prepareThreshold=" + source[0]
+                        + " from " + source[1] + " although resilient.db.driver.pooler is "
+                        + Pooler.PGBOUNCER_TRANSACTION.propertyValue() + ": this works only with PgBouncer 1.21 or "
+                        + "later and max_prepared_statements above 0; otherwise statements fail with 'prepared "
+                        + "statement \"S_1\" does not exist'. Remove it to let resilient-db set prepareThreshold=0");
+                return;
+            }
+        }
+        config.addDataSourceProperty("prepareThreshold", "0");
+    }
+
+    private void rejectOptions(HikariConfig config, Pooler pooler) {
+        String fromUrl = urlParameter(config.getJdbcUrl(), "options");
+        String fromProperties = config.getDataSourceProperties().getProperty("options");
+        for (String[] source : new String[][] { { fromUrl, "spring.datasource.url" },
+                { fromProperties, HIKARI_PREFIX + "data-source-properties.options" } }) {
+            if (source[0] != null) {
+                throw new IncompatibleWithPoolerException("resilient.db.driver.pooler is " + pooler.propertyValue()
+                        + ", but " + source[1] + " of pool '" + config.getPoolName() + "' sets the startup parameter "
+                        + "options ('" + source[0] + "'). PgBouncer refuses it (before 1.20 any options, from 1.20 "
+                        + "every setting but a few), or drops it without a word when options is in its "
+                        + "ignore_startup_parameters.",
+                        "Remove options from " + source[1] + ". Set the statement timeout with "
+                                + "resilient.db.driver.statement-timeout, and other server settings per role or "
+                                + "database (ALTER ROLE ... SET ...), which PgBouncer's server connections pick up.");
+            }
+        }
+    }
+
+    /** The value of a query parameter of a JDBC URL (not decoded), or {@code null}. */
+    private static String urlParameter(String jdbcUrl, String name) {
+        if (jdbcUrl == null || jdbcUrl.indexOf('?') < 0) {
+            return null;
+        }
+        for (String parameter : jdbcUrl.substring(jdbcUrl.indexOf('?') + 1).split("&")) {
+            int equals = parameter.indexOf('=');
+            String key = (equals < 0) ? parameter : parameter.substring(0, equals);
+            if (key.equals(name)) {
+                return (equals < 0) ? "" : parameter.substring(equals + 1);
+            }
+        }
+        return null;
     }
 
     private String applicationName(ResilientDbProperties.Driver driver) {
@@ -125,7 +219,7 @@ final class HikariPoolSettings {
         return this.binder.bind(name, String.class).isBound();
     }
 
-    private static String summary(HikariConfig config) {
+    private static String summary(HikariConfig config, ResilientDbProperties.Driver settings) {
         Properties driver = config.getDataSourceProperties();
         List<String> parts = new ArrayList<>();
         parts.add("max-size=" + config.getMaximumPoolSize());
@@ -139,7 +233,17 @@ final class HikariPoolSettings {
         parts.add("connect-timeout=" + driver.getProperty("connectTimeout") + "s");
         parts.add("socket-timeout=" + driver.getProperty("socketTimeout") + "s");
         parts.add("tcp-keep-alive=" + driver.getProperty("tcpKeepAlive"));
-        parts.add("options='" + driver.getProperty("options") + "'");
+        parts.add("pooler=" + settings.getPooler().propertyValue());
+        long statementTimeout = settings.getStatementTimeout().toMillis();
+        switch (settings.getPooler()) {
+            case NONE -> parts.add("options='" + driver.getProperty("options") + "'");
+            case PGBOUNCER_SESSION -> parts.add((statementTimeout == 0) ? "statement-timeout=not sent"
+                    : "statement-timeout=" + statementTimeout + "ms per connection (connection-init-sql '"
+                            + config.getConnectionInitSql() + "')");
+            case PGBOUNCER_TRANSACTION -> parts.add(((statementTimeout == 0) ? "statement-timeout=not sent"
+                    : "statement-timeout=" + statementTimeout + "ms per Spring-managed transaction (SET LOCAL)")
+                    + ", isolation-level=per transaction, prepare-threshold=" + driver.getProperty("prepareThreshold"));
+        }
         parts.add("application-name=" + driver.getProperty("ApplicationName"));
         return String.join(", ", parts);
     }

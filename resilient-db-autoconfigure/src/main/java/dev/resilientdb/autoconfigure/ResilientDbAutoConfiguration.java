@@ -43,6 +43,12 @@ public class ResilientDbAutoConfiguration {
         }
 
         @Bean
+        static TransactionLocalSettingsPostProcessor resilientDbTransactionLocalSettingsPostProcessor(
+                ObjectProvider<ResilientDbProperties> properties) {
+            return new TransactionLocalSettingsPostProcessor(properties);
+        }
+
+        @Bean
         @ConditionalOnSingleCandidate(DataSource.class)
         @ConditionalOnMissingBean
         PoolSaturationMonitor resilientDbPoolSaturationMonitor(DataSource dataSource, ResilientDbProperties properties) {

@@ -3,6 +3,7 @@ package dev.resilientdb.autoconfigure;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.core.Ordered;
@@ -278,6 +279,19 @@ public class ResilientDbProperties implements Validator {
          */
         private String applicationName;
 
+        /**
+         * Connection pooler between the application and PostgreSQL; in a pgbouncer mode the statement timeout and the driver settings are sent in ways the pooler lets through.
+         */
+        private Pooler pooler = Pooler.NONE;
+
+        public Pooler getPooler() {
+            return this.pooler;
+        }
+
+        public void setPooler(Pooler pooler) {
+            this.pooler = pooler;
+        }
+
         public Duration getConnectTimeout() {
             return this.connectTimeout;
         }
@@ -316,6 +330,38 @@ public class ResilientDbProperties implements Validator {
 
         public void setApplicationName(String applicationName) {
             this.applicationName = applicationName;
+        }
+
+    }
+
+    /**
+     * The connection pooler, if any, between the application and PostgreSQL.
+     */
+    public enum Pooler {
+
+        /**
+         * Direct connections to PostgreSQL (or a pooler that passes every startup parameter through):
+         * the statement timeout is a startup parameter ({@code options=-c statement_timeout=...}).
+         */
+        NONE,
+
+        /**
+         * PgBouncer with {@code pool_mode = session}: no {@code options} startup parameter; the statement
+         * timeout is set once per connection ({@code SET statement_timeout}), server-side prepared
+         * statements stay on.
+         */
+        PGBOUNCER_SESSION,
+
+        /**
+         * PgBouncer with {@code pool_mode = transaction}: no {@code options} startup parameter; the
+         * statement timeout is set at the start of every transaction ({@code SET LOCAL statement_timeout})
+         * and server-side prepared statements are off ({@code prepareThreshold=0}).
+         */
+        PGBOUNCER_TRANSACTION;
+
+        /** The value as written in {@code resilient.db.driver.pooler}. */
+        public String propertyValue() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
 
     }

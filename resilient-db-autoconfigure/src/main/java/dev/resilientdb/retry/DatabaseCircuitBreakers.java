@@ -6,12 +6,10 @@ import java.util.function.Function;
 
 import javax.sql.DataSource;
 
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import dev.resilientdb.pool.TransactionManagerDataSources;
+
 import org.springframework.lang.Nullable;
-import org.springframework.orm.jpa.JpaTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
-import org.springframework.transaction.support.ResourceTransactionManager;
-import org.springframework.util.ClassUtils;
 
 /**
  * One {@link DatabaseCircuitBreaker} per {@link DataSource}, so that an outage of one database does
@@ -19,9 +17,6 @@ import org.springframework.util.ClassUtils;
  * breaker. Thread-safe.
  */
 public final class DatabaseCircuitBreakers implements AutoCloseable {
-
-    private static final boolean JPA_PRESENT = ClassUtils.isPresent("org.springframework.orm.jpa.JpaTransactionManager",
-            DatabaseCircuitBreakers.class.getClassLoader());
 
     private final Function<DataSource, DatabaseCircuitBreaker> factory;
 
@@ -52,7 +47,7 @@ public final class DatabaseCircuitBreakers implements AutoCloseable {
 
     /** The breaker of the DataSource a transaction manager works on. */
     public DatabaseCircuitBreaker forTransactionManager(PlatformTransactionManager transactionManager) {
-        DataSource dataSource = dataSourceOf(transactionManager);
+        DataSource dataSource = TransactionManagerDataSources.of(transactionManager);
         return (dataSource != null) ? forDataSource(dataSource) : this.shared;
     }
 
@@ -65,32 +60,6 @@ public final class DatabaseCircuitBreakers implements AutoCloseable {
     public void close() {
         this.breakers.values().forEach(DatabaseCircuitBreaker::close);
         this.shared.close();
-    }
-
-    private static DataSource dataSourceOf(PlatformTransactionManager transactionManager) {
-        if (transactionManager instanceof DataSourceTransactionManager jdbc) {
-            return jdbc.getDataSource();
-        }
-        if (JPA_PRESENT && Jpa.isJpa(transactionManager)) {
-            return Jpa.dataSourceOf(transactionManager);
-        }
-        if (transactionManager instanceof ResourceTransactionManager resources
-                && resources.getResourceFactory() instanceof DataSource dataSource) {
-            return dataSource;
-        }
-        return null;
-    }
-
-    private static final class Jpa {
-
-        static boolean isJpa(PlatformTransactionManager transactionManager) {
-            return transactionManager instanceof JpaTransactionManager;
-        }
-
-        static DataSource dataSourceOf(PlatformTransactionManager transactionManager) {
-            return ((JpaTransactionManager) transactionManager).getDataSource();
-        }
-
     }
 
 }
