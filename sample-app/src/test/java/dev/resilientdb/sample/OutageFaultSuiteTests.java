@@ -82,7 +82,7 @@ class OutageFaultSuiteTests {
     void fastRestart() {
         FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
             database.restart();
-            return System.nanoTime();
+            return database.acceptingConnectionsSince();
         });
         assertSurvivedWithoutErrors("1. fast restart", run);
         assertReachedTheApplication();
@@ -99,7 +99,7 @@ class OutageFaultSuiteTests {
             database.stop();
             sleep(Duration.ofSeconds(8));
             database.start();
-            return System.nanoTime();
+            return database.acceptingConnectionsSince();
         });
         assertSurvivedWithoutErrors("1b. server stopped, started again after 8 s", run);
         assertReachedTheApplication();
@@ -112,7 +112,7 @@ class OutageFaultSuiteTests {
             database.kill();
             sleep(Duration.ofSeconds(1));
             database.start();
-            return System.nanoTime();
+            return database.acceptingConnectionsSince();
         });
         assertSurvivedWithoutErrors("2. crash (SIGKILL), start after 1 s", run);
         assertReachedTheApplication();
@@ -173,8 +173,10 @@ class OutageFaultSuiteTests {
             }
             hogging.set(false);
             hogThreads.forEach(OutageFaultSuiteTests::join);
+            // The slots free as the other client closes its connections: from the first one on.
+            long freeing = System.nanoTime();
             hogs.forEach(OutageFaultSuiteTests::close);
-            return System.nanoTime();
+            return freeing;
         });
         long refused = this.retried.count("53300");
         assertSurvivedWithoutErrors("4. another client takes every free connection slot for 4 s (53300) while app sessions are killed every 100 ms", run);
@@ -187,8 +189,10 @@ class OutageFaultSuiteTests {
         FaultRun run = underLoad(Duration.ofSeconds(14), () -> {
             database.pause();
             sleep(Duration.ofSeconds(4));
+            // The server runs again as the signal arrives, before resume() returns.
+            long resuming = System.nanoTime();
             database.resume();
-            return System.nanoTime();
+            return resuming;
         });
         assertSurvivedWithoutErrors("5. server hung (SIGSTOP) for 4 s", run);
         assertThat(run.result().latencyMillis(100)).as("slowest request waited out the hang").isGreaterThan(3_000);
@@ -213,7 +217,7 @@ class OutageFaultSuiteTests {
                 sleep(Duration.ofMillis(500));
             }
             database.start();
-            return System.nanoTime();
+            return database.acceptingConnectionsSince();
         });
         LoadDriver.Result result = run.result();
         // A commit can reach the server just as it goes down, with the answer lost: the application cannot
@@ -229,6 +233,8 @@ class OutageFaultSuiteTests {
                     && outcome.latencyNanos() < Duration.ofMillis(100).toNanos())
             .min(java.util.Comparator.comparingLong(Outcome::startNanos))
             .orElseThrow(() -> new AssertionError("fail-fast never engaged during the outage"));
+        // Answered before the server itself said it accepted connections again (both on the nanoTime clock):
+        // no such request can have been served by the database.
         List<Outcome> afterEngaged = result.outcomes().stream()
             .filter(outcome -> outcome.startNanos() >= engaged.startNanos() && outcome.endNanos() < run.backNanos())
             .toList();
@@ -268,7 +274,11 @@ class OutageFaultSuiteTests {
         assertThat(this.retried.summary()).as("the fault made the retry engine work").isNotEqualTo("no retries");
     }
 
-    /** Runs load, injects the fault after a few seconds, and returns when the load ends. */
+    /**
+     * Runs load, injects the fault after a few seconds, and returns when the load ends. The fault
+     * returns the {@link System#nanoTime()} instant the database was back (for a stopped or killed
+     * server, the instant the server says it accepted connections again), or -1.
+     */
     private FaultRun underLoad(Duration duration, LongSupplier fault) {
         LoadDriver.Options options = LoadDriver.Options.of("http://localhost:" + this.port, CLIENTS, Long.MAX_VALUE)
             .withDuration(duration);
@@ -363,6 +373,12 @@ class OutageFaultSuiteTests {
         }
     }
 
+    /**
+     * A fault's load and when the database was back.
+     *
+     * @param result every request's outcome
+     * @param backNanos {@link System#nanoTime()} when the database was back, or -1
+     */
     record FaultRun(LoadDriver.Result result, long backNanos) {
     }
 
