@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.resilientdb.sample.load.LoadDriver;
 import dev.resilientdb.sample.load.LoadDriver.Outcome;
@@ -59,17 +60,29 @@ class GracefulShutdownTests {
         String baseUrl = "http://localhost:" + port;
         awaitReady("http://localhost:" + managementPort, Duration.ofSeconds(90));
 
+        // The load lasts until after the application has exited, however long the machine takes to get there.
         LoadDriver.Options options = LoadDriver.Options.of(baseUrl, 1000, Long.MAX_VALUE)
-            .withDuration(Duration.ofSeconds(12))
+            .withDuration(Duration.ofMinutes(5))
             .withoutUsageCheck();
-        CompletableFuture<LoadDriver.Result> load = CompletableFuture.supplyAsync(() -> LoadDriver.run(options, System.out));
+        AtomicBoolean stopLoad = new AtomicBoolean();
+        CompletableFuture<LoadDriver.Result> load = CompletableFuture
+            .supplyAsync(() -> LoadDriver.run(options, System.out, stopLoad));
         long loadStarted = System.nanoTime();
-        awaitJobsStoredSince(database, loadStarted, 1000, Duration.ofSeconds(30));
-
-        long signalled = System.nanoTime();
-        this.application.destroy(); // SIGTERM on Linux
-        boolean exited = this.application.waitFor(60, TimeUnit.SECONDS);
-        long stopped = System.nanoTime();
+        long signalled;
+        boolean exited;
+        long stopped;
+        try {
+            awaitJobsStoredSince(database, loadStarted, 1000, Duration.ofMinutes(2));
+            signalled = System.nanoTime();
+            this.application.destroy(); // SIGTERM on Linux
+            exited = this.application.waitFor(60, TimeUnit.SECONDS);
+            stopped = System.nanoTime();
+            // Clients keep sending for a moment to a server that is gone.
+            Thread.sleep(1_000);
+        }
+        finally {
+            stopLoad.set(true);
+        }
         LoadDriver.Result result = load.get(120, TimeUnit.SECONDS);
 
         List<Outcome> inFlight = result.outcomes().stream().filter((outcome) -> outcome.startNanos() < signalled).toList();

@@ -53,6 +53,9 @@ class OutageFaultSuiteTests {
 
     private static final Duration LOAD_BEFORE_FAULT = Duration.ofSeconds(3);
 
+    /** Outage of fault 1b: most of the sample's 10 s retry deadline. */
+    private static final Duration OUTAGE = Duration.ofSeconds(8);
+
     private static PostgresServer database;
 
     private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -91,17 +94,26 @@ class OutageFaultSuiteTests {
     /**
      * A restart as production has it: the server is down for 8 s, most of the 10 s retry deadline, so
      * requests that began as it went down only succeed if the pool refills as soon as it is back.
+     * <p>
+     * The 8 s are the server's own: from the stop to the moment it accepts connections again. Starting
+     * takes a while, several seconds on a busy machine, so it is started as much earlier as its last
+     * start took; otherwise the outage would grow past the deadline on a slow machine and the 503s
+     * would be right.
      */
     @Test
     @Order(6)
     void serverDownForMostOfTheRetryDeadline() {
+        long[] down = new long[1];
         FaultRun run = underLoad(Duration.ofSeconds(22), () -> {
+            Duration startUp = database.lastStartUp();
+            down[0] = System.nanoTime();
             database.stop();
-            sleep(Duration.ofSeconds(8));
+            sleep(Duration.ofNanos(down[0] + OUTAGE.toNanos() - startUp.toNanos() - System.nanoTime()));
             database.start();
             return database.acceptingConnectionsSince();
         });
-        assertSurvivedWithoutErrors("1b. server stopped, started again after 8 s", run);
+        String outage = String.format(java.util.Locale.ROOT, "%.1f", (run.backNanos() - down[0]) / 1e9);
+        assertSurvivedWithoutErrors("1b. server stopped, back " + outage + " s later by its own log (aimed at 8 s)", run);
         assertReachedTheApplication();
     }
 
@@ -339,7 +351,7 @@ class OutageFaultSuiteTests {
 
     private static void sleep(Duration duration) {
         try {
-            Thread.sleep(duration.toMillis());
+            Thread.sleep(Math.max(0, duration.toMillis()));
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
