@@ -1,6 +1,5 @@
 package dev.resilientdb.sample;
 
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,7 +10,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -90,7 +88,7 @@ class OutageFaultSuiteTests {
     @Test
     @Order(1)
     void fastRestart() {
-        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(8), () -> {
             database.restart();
             return database.acceptingConnectionsSince();
         });
@@ -111,7 +109,7 @@ class OutageFaultSuiteTests {
     @Order(6)
     void serverDownForMostOfTheRetryDeadline() {
         long[] down = new long[1];
-        FaultRun run = underLoad(Duration.ofSeconds(22), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(11), () -> {
             Duration startUp = database.lastStartUp();
             down[0] = System.nanoTime();
             database.stop();
@@ -127,7 +125,7 @@ class OutageFaultSuiteTests {
     @Test
     @Order(2)
     void crashAndStartAgain() {
-        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(8), () -> {
             database.kill();
             sleep(Duration.ofSeconds(1));
             database.start();
@@ -140,7 +138,7 @@ class OutageFaultSuiteTests {
     @Test
     @Order(3)
     void everyBackendTerminatedRepeatedly() {
-        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(4), () -> {
             long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
             while (System.nanoTime() < end) {
                 database.terminateBackends("sample-app");
@@ -155,7 +153,7 @@ class OutageFaultSuiteTests {
     @Test
     @Order(4)
     void maxConnectionsExhaustedByAnotherClient() {
-        FaultRun run = underLoad(Duration.ofSeconds(25), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(15), () -> {
             AtomicBoolean hogging = new AtomicBoolean(true);
             CountDownLatch full = new CountDownLatch(1);
             List<Connection> hogs = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -205,7 +203,7 @@ class OutageFaultSuiteTests {
     @Test
     @Order(5)
     void serverHung() {
-        FaultRun run = underLoad(Duration.ofSeconds(14), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(7), () -> {
             database.pause();
             sleep(Duration.ofSeconds(4));
             // The server runs again as the signal arrives, before resume() returns.
@@ -223,7 +221,7 @@ class OutageFaultSuiteTests {
         List<Long> probeMillis = new ArrayList<>();
         List<Integer> livenessStatuses = new ArrayList<>();
         long[] stoppedAt = new long[1];
-        FaultRun run = underLoad(Duration.ofSeconds(45), () -> {
+        FaultRun run = underLoad(Duration.ofSeconds(12), () -> {
             database.stop();
             stoppedAt[0] = System.nanoTime();
             long end = stoppedAt[0] + Duration.ofSeconds(30).toNanos();
@@ -298,24 +296,25 @@ class OutageFaultSuiteTests {
     }
 
     /**
-     * Runs load, injects the fault after a few seconds, and returns when the load ends. The fault
-     * returns the {@link System#nanoTime()} instant the database was back (for a stopped or killed
-     * server, the instant the server says it accepted connections again), or -1.
+     * Runs load, injects the fault once the sample has served the load for a few seconds, and stops the
+     * load {@code after} the fault. The fault returns the {@link System#nanoTime()} instant the database
+     * was back (for a stopped or killed server, the instant the server says it accepted connections
+     * again), or -1.
      */
-    private FaultRun underLoad(Duration duration, LongSupplier fault) {
-        LoadDriver.Options options = LoadDriver.Options.of("http://localhost:" + this.port, CLIENTS, Long.MAX_VALUE)
-            .withDuration(duration);
-        CompletableFuture<LoadDriver.Result> load = CompletableFuture
-            .supplyAsync(() -> LoadDriver.run(options, new PrintStream(System.out, true)));
+    private FaultRun underLoad(Duration after, LongSupplier fault) {
+        RunningLoad load = RunningLoad.start(LoadDriver.Options.of("http://localhost:" + this.port, CLIENTS, Long.MAX_VALUE),
+                database);
+        try {
+            load.awaitServing(Duration.ofMinutes(1));
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
         sleep(LOAD_BEFORE_FAULT);
         this.retried.reset();
         long back = fault.getAsLong();
-        try {
-            return new FaultRun(load.get(2, TimeUnit.MINUTES), back);
-        }
-        catch (Exception ex) {
-            throw new IllegalStateException("Load did not finish", ex);
-        }
+        sleep(after);
+        return new FaultRun(load.stop(), back);
     }
 
     private static long percentile(long[] sorted, int percentile) {
