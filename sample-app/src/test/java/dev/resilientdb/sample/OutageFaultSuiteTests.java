@@ -101,9 +101,10 @@ class OutageFaultSuiteTests {
      * requests that began as it went down only succeed if the pool refills as soon as it is back.
      * <p>
      * The 8 s are the server's own: from the stop to the moment it accepts connections again. Starting
-     * takes a while, several seconds on a busy machine, so it is started as much earlier as its last
-     * start took; otherwise the outage would grow past the deadline on a slow machine and the 503s
-     * would be right.
+     * takes a while, seconds on a busy machine, and varies from one start to the next, so it is started
+     * one and a half times as long as its last start took before the 8 s are up: on a slow machine the
+     * outage would otherwise grow past the deadline (8.8 s in one run), and the 503s would be right.
+     * The report row gives the outage the server really had.
      */
     @Test
     @Order(6)
@@ -113,12 +114,12 @@ class OutageFaultSuiteTests {
             Duration startUp = database.lastStartUp();
             down[0] = System.nanoTime();
             database.stop();
-            sleep(Duration.ofNanos(down[0] + OUTAGE.toNanos() - startUp.toNanos() - System.nanoTime()));
+            sleep(Duration.ofNanos(down[0] + OUTAGE.toNanos() - startUp.toNanos() * 3 / 2 - System.nanoTime()));
             database.start();
             return database.acceptingConnectionsSince();
         });
         String outage = String.format(java.util.Locale.ROOT, "%.1f", (run.backNanos() - down[0]) / 1e9);
-        assertSurvivedWithoutErrors("1b. server stopped, back " + outage + " s later by its own log (aimed at 8 s)", run);
+        assertSurvivedWithoutErrors("1b. server stopped, back " + outage + " s later by its own log (aim: 8 s at most)", run);
         assertReachedTheApplication();
     }
 
