@@ -102,6 +102,9 @@ class PoolOperationsTests {
             for (Connection connection : held) {
                 connection.close();
             }
+            // The monitor samples every second; on a busy machine its thread may run late.
+            awaitOutput(output, "pool 'dataSource' is back below its warning threshold", Duration.ofSeconds(20));
+            // Two more samples, in which a repeated line would show.
             Thread.sleep(2_000);
             assertThat(count(output.getAll(), "pool 'dataSource' is 80% utilised")
                     + count(output.getAll(), "pool 'dataSource' is 100% utilised")).isEqualTo(1);
@@ -145,6 +148,13 @@ class PoolOperationsTests {
             Thread.sleep(50);
         }
         assertThat(this.server.backendPids(APPLICATION_NAME)).hasSize(expected);
+    }
+
+    private static void awaitOutput(CapturedOutput output, String text, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!output.getAll().contains(text) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
     }
 
     private static int count(String text, String needle) {

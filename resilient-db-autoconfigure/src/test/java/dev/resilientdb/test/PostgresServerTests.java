@@ -1,8 +1,16 @@
 package dev.resilientdb.test;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 /**
  * The harness itself: its faults are real, so that the tests built on it prove something.
@@ -118,6 +127,62 @@ class PostgresServerTests {
         }
         try (Connection connection = server.appConnection()) {
             selectOne(connection);
+        }
+    }
+
+    @Test
+    void serverSaysWhenItWasBackAndNoConnectionSucceedsBeforeThat() throws Exception {
+        AtomicBoolean down = new AtomicBoolean();
+        AtomicBoolean polling = new AtomicBoolean(true);
+        CompletableFuture<Long> firstConnectionAfterTheOutage = CompletableFuture.supplyAsync(() -> {
+            while (polling.get()) {
+                boolean wasDown = down.get();
+                try (Connection connection = server.appConnection()) {
+                    if (wasDown) {
+                        return System.nanoTime();
+                    }
+                }
+                catch (SQLException ex) {
+                    // Down, or starting up: the next attempt counts.
+                    LockSupport.parkNanos(1_000_000);
+                }
+            }
+            return null;
+        });
+        server.stop();
+        down.set(true);
+        long starting = System.nanoTime();
+        server.start();
+        long started = System.nanoTime();
+        long connected = firstConnectionAfterTheOutage.get(30, TimeUnit.SECONDS);
+        polling.set(false);
+        long back = server.acceptingConnectionsSince();
+        assertThat(back).isBetween(starting, started);
+        assertThat(connected).as("first connection after the restart, not before the server said it was back")
+            .isGreaterThanOrEqualTo(back);
+    }
+
+    @Test
+    void startFailsClearlyWhenAnotherProcessTookThePortWhileTheServerWasStopped() throws IOException, SQLException {
+        server.stop();
+        try (ServerSocket otherBuild = new ServerSocket()) {
+            otherBuild.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()));
+            assertThatIllegalStateException().isThrownBy(server::start)
+                .withMessageContaining("Port " + server.port())
+                .withMessageContaining("in use by another process");
+        }
+        server.start();
+        try (Connection connection = server.appConnection()) {
+            selectOne(connection);
+        }
+    }
+
+    @Test
+    void reservedPortsAreDistinctFreeAndOutsideTheEphemeralRange() {
+        try (PortReservation first = PortReservation.reserve(); PortReservation second = PortReservation.reserve()) {
+            assertThat(first.port()).isNotEqualTo(second.port()).isNotEqualTo(server.port());
+            assertThat(first.port()).isBetween(PortReservation.FIRST_PORT, PortReservation.LAST_PORT).isLessThan(32768);
+            assertThat(PortReservation.isFree(first.port())).isTrue();
         }
     }
 

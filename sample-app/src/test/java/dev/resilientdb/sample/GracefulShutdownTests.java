@@ -2,7 +2,6 @@ package dev.resilientdb.sample;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.resilientdb.sample.load.LoadDriver;
 import dev.resilientdb.sample.load.LoadDriver.Outcome;
@@ -20,6 +20,9 @@ import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.web.context.WebServerPortFileWriter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -48,24 +51,38 @@ class GracefulShutdownTests {
     @Test
     void sigtermDuringLoadFinishesEveryRequestInFlightAndLosesNoAcceptedJob() throws Exception {
         PostgresServer database = PostgresServers.shared();
-        int port = freePort();
-        int managementPort = freePort();
         Path log = Path.of("target", "graceful-shutdown-app.log");
-        this.application = startApplication(port, managementPort, database, log);
+        Path portFile = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "graceful-shutdown-")
+            .resolve("application.port");
+        this.application = startApplication(portFile, database, log);
+        int port = awaitPort(portFile, Duration.ofSeconds(90));
+        int managementPort = awaitPort(portFile.resolveSibling("application-management.port"), Duration.ofSeconds(90));
         String baseUrl = "http://localhost:" + port;
         awaitReady("http://localhost:" + managementPort, Duration.ofSeconds(90));
 
+        // The load lasts until after the application has exited, however long the machine takes to get there.
         LoadDriver.Options options = LoadDriver.Options.of(baseUrl, 1000, Long.MAX_VALUE)
-            .withDuration(Duration.ofSeconds(12))
+            .withDuration(Duration.ofMinutes(5))
             .withoutUsageCheck();
-        CompletableFuture<LoadDriver.Result> load = CompletableFuture.supplyAsync(() -> LoadDriver.run(options, System.out));
+        AtomicBoolean stopLoad = new AtomicBoolean();
+        CompletableFuture<LoadDriver.Result> load = CompletableFuture
+            .supplyAsync(() -> LoadDriver.run(options, System.out, stopLoad));
         long loadStarted = System.nanoTime();
-        awaitJobsStoredSince(database, loadStarted, 1000, Duration.ofSeconds(30));
-
-        long signalled = System.nanoTime();
-        this.application.destroy(); // SIGTERM on Linux
-        boolean exited = this.application.waitFor(60, TimeUnit.SECONDS);
-        long stopped = System.nanoTime();
+        long signalled;
+        boolean exited;
+        long stopped;
+        try {
+            awaitJobsStoredSince(database, loadStarted, 1000, Duration.ofMinutes(2));
+            signalled = System.nanoTime();
+            this.application.destroy(); // SIGTERM on Linux
+            exited = this.application.waitFor(60, TimeUnit.SECONDS);
+            stopped = System.nanoTime();
+            // Clients keep sending for a moment to a server that is gone.
+            Thread.sleep(1_000);
+        }
+        finally {
+            stopLoad.set(true);
+        }
         LoadDriver.Result result = load.get(120, TimeUnit.SECONDS);
 
         List<Outcome> inFlight = result.outcomes().stream().filter((outcome) -> outcome.startNanos() < signalled).toList();
@@ -92,17 +109,35 @@ class GracefulShutdownTests {
         ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
     }
 
-    private static Process startApplication(int port, int managementPort, PostgresServer database, Path log)
-            throws IOException {
+    /**
+     * Starts the sample on ports the operating system chooses (a port chosen here and handed over could
+     * be taken by another build in between); {@link WithPortFile} writes them to {@code portFile} and,
+     * for the management server, to {@code application-management.port} beside it.
+     */
+    private static Process startApplication(Path portFile, PostgresServer database, Path log) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Files.createDirectories(log.getParent());
-        return new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                SampleApplication.class.getName(), "--server.port=" + port, "--management.server.port=" + managementPort,
+        return new ProcessBuilder(java, "-Xmx512m", "-DPORTFILE=" + portFile.toAbsolutePath(), "-cp",
+                System.getProperty("java.class.path"), WithPortFile.class.getName(), "--server.port=0",
+                "--management.server.port=0",
                 "--spring.datasource.url=" + database.jdbcUrl(), "--spring.datasource.username=" + database.username(),
                 "--spring.datasource.password=" + database.password(), "--sample.shutdown.drain.timeout=10s")
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
+    }
+
+    private int awaitPort(Path portFile, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline && this.application.isAlive()) {
+            String written = Files.exists(portFile) ? Files.readString(portFile).trim() : "";
+            if (!written.isEmpty()) {
+                return Integer.parseInt(written);
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("The application wrote no " + portFile.getFileName() + " within " + timeout
+                + (this.application.isAlive() ? "" : "; it exited with status " + this.application.exitValue()));
     }
 
     private static void awaitReady(String managementUrl, Duration timeout) throws InterruptedException {
@@ -140,10 +175,15 @@ class GracefulShutdownTests {
         throw new IllegalStateException("Fewer than " + count + " jobs stored within " + timeout);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
+    /** The sample's {@code main} with Spring Boot's port file writer added, which writes where {@code PORTFILE} says. */
+    static final class WithPortFile {
+
+        public static void main(String[] args) {
+            SpringApplication application = new SpringApplication(SampleApplication.class);
+            application.addListeners(new WebServerPortFileWriter());
+            application.run(args);
         }
+
     }
 
 }

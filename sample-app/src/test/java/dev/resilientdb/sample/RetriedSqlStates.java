@@ -14,15 +14,27 @@ import org.springframework.context.annotation.Bean;
 
 /**
  * Counts the SQLSTATEs the retry engine retried, so a fault test can show that its fault reached the
- * application (and not only that nothing went wrong).
+ * application (and not only that nothing went wrong), and the retries the retry budget refused.
  */
 class RetriedSqlStates implements TransactionRetryListener {
 
     private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
 
+    private final AtomicLong refused = new AtomicLong();
+
     @Override
     public void onRetry(int attempt, Throwable failure, Duration delay) {
         this.counts.computeIfAbsent(String.valueOf(SqlStates.of(failure)), state -> new AtomicLong()).incrementAndGet();
+    }
+
+    @Override
+    public void onRetryRefused(int attempt, Throwable failure) {
+        this.refused.incrementAndGet();
+    }
+
+    /** Retries the retry budget refused: each ends its unit of work with the failure (a 503 in the sample). */
+    long refused() {
+        return this.refused.get();
     }
 
     long count(String state) {
@@ -32,6 +44,7 @@ class RetriedSqlStates implements TransactionRetryListener {
 
     void reset() {
         this.counts.clear();
+        this.refused.set(0);
     }
 
     /** "retried: 57P01×12, 08006×3", or "no retries". */

@@ -1,13 +1,13 @@
 package dev.resilientdb.sample;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.resilientdb.test.PortReservation;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,11 +29,12 @@ class ScriptTests extends SampleHttpTestSupport {
 
     @Test
     void verifyFailsEveryStepWhenNothingAnswers() throws Exception {
-        int unusedPort;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            unusedPort = socket.getLocalPort();
+        // Reserved, so that nothing (another build's server, say) listens on it while the script runs.
+        Run run;
+        try (PortReservation unused = PortReservation.reserve()) {
+            String nothing = "http://localhost:" + unused.port();
+            run = run("bash", "scripts/verify", nothing, nothing);
         }
-        Run run = run("bash", "scripts/verify", "http://localhost:" + unusedPort, "http://localhost:" + unusedPort);
         assertThat(run.exitCode()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("FAILED  health", "FAILED  database health", "FAILED  usage")
             .doesNotContain("PASSED  ");

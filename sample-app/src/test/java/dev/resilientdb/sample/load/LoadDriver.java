@@ -62,6 +62,14 @@ public final class LoadDriver {
      * request's outcome.
      */
     public static Result run(Options options, PrintStream out) {
+        return run(options, out, new AtomicBoolean());
+    }
+
+    /**
+     * Runs the load as {@link #run(Options, PrintStream)} does, ending it early once {@code stop} is
+     * set: no client sends another request after that.
+     */
+    public static Result run(Options options, PrintStream out, AtomicBoolean stop) {
         HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10))
@@ -73,7 +81,6 @@ public final class LoadDriver {
         }
         List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
         AtomicLong issued = new AtomicLong();
-        AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch startGate = new CountDownLatch(1);
         long deadline = (options.duration() != null) ? System.nanoTime() + options.duration().toNanos() : Long.MAX_VALUE;
         out.printf(Locale.ROOT, "load: %d clients against %s, %s, %d accounts (run %s)%n", options.clients(),
