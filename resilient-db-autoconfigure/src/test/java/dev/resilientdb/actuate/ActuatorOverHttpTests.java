@@ -92,8 +92,6 @@ class ActuatorOverHttpTests {
     void dbHealthAnswersWithinItsTimeoutTwentyTimesWhileThePoolIsExhaustedAndFiftyCallersQueue() throws Exception {
         server.execute("CREATE TABLE IF NOT EXISTS http_health_lock (id int)");
         server.execute("GRANT ALL ON http_health_lock TO " + PostgresServer.APP_USER);
-        // The first request also initialises the servlet, Jackson and much else: not what a check costs.
-        ActuatorTestApplication.get(this.port, "/actuator/health/db");
         ExecutorService callers = Executors.newFixedThreadPool(55);
         try (Connection lockHolder = server.superuserConnection()) {
             lockHolder.setAutoCommit(false);
