@@ -14,6 +14,7 @@ import org.springframework.beans.factory.annotation.BeanFactoryAnnotationUtils;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.interceptor.TransactionAttributeSource;
 import org.springframework.util.StringUtils;
+import org.springframework.util.function.SingletonSupplier;
 
 /**
  * The retry advice behind {@link RetryableTransactional}. It runs outside Spring's transaction
@@ -41,9 +42,10 @@ public class RetryableTransactionalInterceptor implements MethodInterceptor {
      */
     public RetryableTransactionalInterceptor(Supplier<TransactionAttributeSource> transactionAttributes,
             Supplier<RetryEngine> engine, Supplier<RetrySettings> settings, BeanFactory beanFactory) {
-        this.attributes = new RetryAttributeSource(transactionAttributes);
-        this.engine = engine;
-        this.settings = settings;
+        this.attributes = new RetryAttributeSource(SingletonSupplier.of(transactionAttributes));
+        // Looked up once, not on every call: a bean lookup costs more than the rest of the advice.
+        this.engine = SingletonSupplier.of(engine);
+        this.settings = SingletonSupplier.of(settings);
         this.beanFactory = beanFactory;
     }
 
