@@ -27,11 +27,7 @@ public final class DatabaseProbe implements AutoCloseable {
 
     private final String applicationName;
 
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "resilient-db-health");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService executor;
 
     /** Used only on the executor's thread. */
     private Connection connection;
@@ -43,12 +39,17 @@ public final class DatabaseProbe implements AutoCloseable {
     /**
      * @param dataSource the pool whose database is checked
      * @param timeout bound of one check
-     * @param applicationName the {@code application_name} of the probe's connection
+     * @param applicationName the {@code application_name} of the probe's connection, also in its thread's name
      */
     public DatabaseProbe(HikariDataSource dataSource, Duration timeout, String applicationName) {
         this.dataSource = dataSource;
         this.timeout = timeout;
         this.applicationName = applicationName;
+        this.executor = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "resilient-db-probe-" + applicationName);
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     /** Checks the database with a round trip, within the timeout. */
@@ -65,6 +66,9 @@ public final class DatabaseProbe implements AutoCloseable {
         long start = System.nanoTime();
         CompletableFuture<Result> check;
         synchronized (this) {
+            if (this.executor.isShutdown()) {
+                return new Result(false, since(start), null, "closed");
+            }
             if (newConnection) {
                 if (this.inFlightWithNewConnection == null || this.inFlightWithNewConnection.isDone()) {
                     this.inFlightWithNewConnection = CompletableFuture.supplyAsync(() -> roundTrip(true), this.executor);
@@ -140,14 +144,19 @@ public final class DatabaseProbe implements AutoCloseable {
     }
 
     /** Closes the probe's connection; the next check opens a new one. */
-    public void disconnect() {
-        this.executor.execute(this::closeConnection);
+    public synchronized void disconnect() {
+        if (!this.executor.isShutdown()) {
+            this.executor.execute(this::closeConnection);
+        }
     }
 
+    /** Closes the probe's connection and ends its thread; checks after this report "closed". */
     @Override
-    public void close() {
-        this.executor.execute(this::closeConnection);
-        this.executor.shutdown();
+    public synchronized void close() {
+        if (!this.executor.isShutdown()) {
+            this.executor.execute(this::closeConnection);
+            this.executor.shutdown();
+        }
     }
 
     private void closeConnection() {
