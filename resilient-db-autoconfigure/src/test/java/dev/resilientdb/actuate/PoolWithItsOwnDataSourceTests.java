@@ -1,8 +1,12 @@
 package dev.resilientdb.actuate;
 
+import java.time.Duration;
+import java.util.List;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.autoconfigure.ResilientDbAutoConfiguration;
 import dev.resilientdb.autoconfigure.ResilientDbHealthAutoConfiguration;
+import dev.resilientdb.pool.DatabaseRecoveryCheck;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.Test;
@@ -52,6 +56,17 @@ class PoolWithItsOwnDataSourceTests {
                 assertThat(health.getStatus()).as(health.toString()).isEqualTo(Status.UP);
                 assertThat(this.server.backendPids("own-datasource-it-health")).hasSize(1);
             });
+    }
+
+    /** The circuit breaker's recovery check, which sees the database's return outside the pool. */
+    @Test
+    void recoveryCheckReachesAPoolWithItsOwnDataSourceOrClassName() {
+        for (HikariDataSource pool : List.of(poolWithDataSource(), poolWithDataSourceClassName())) {
+            try (pool; DatabaseRecoveryCheck recoveryCheck = new DatabaseRecoveryCheck(pool, Duration.ofSeconds(2),
+                    "own-datasource-it-recovery")) {
+                assertThat(recoveryCheck.getAsBoolean()).isTrue();
+            }
+        }
     }
 
     private HikariDataSource poolWithDataSource() {
