@@ -15,12 +15,13 @@ import org.springframework.boot.actuate.health.HealthIndicator;
  * Boot's {@code DataSourceHealthIndicator}, it never borrows a pool connection, so it answers
  * within its timeout even when every connection is busy and callers queue.
  * <p>
- * UP when the database answered a round trip on the probe's own connection; also UP when the server
- * refused the probe's connection only because all its connection slots are taken (53300) while the
- * pool still holds connections, because the application can still work. DOWN otherwise. Details:
+ * UP when the application can get a connection: the database answers (a round trip on the probe's
+ * own connection, or a refusal only because every connection slot is taken, 53300) and the pool
+ * holds connections or, when it holds none, the server accepts a new one. So a server out of slots
+ * is UP while the pool still holds connections, and DOWN while it holds none, although the probe's
+ * own connection still answers. Details: both facts ({@code reachable}, {@code connectionAvailable}),
  * the pool's statistics, whether it is saturated, the check's latency, and the state of the retry
- * engine's circuit breaker; never the URL,
- * credentials or SQL.
+ * engine's circuit breaker; never the URL, credentials or SQL.
  */
 public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean {
 
@@ -48,12 +49,18 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
 
     @Override
     public Health health() {
-        DatabaseProbe.Result result = this.probe.check();
+        boolean poolEmpty = PoolStatistics.of(this.dataSource).total() == 0;
+        // With connections in the pool, the application can work; without, only if the server accepts new ones.
+        DatabaseProbe.Result result = this.probe.check(poolEmpty);
         PoolStatistics pool = PoolStatistics.of(this.dataSource);
-        boolean up = result.reachable() || (result.tooManyConnections() && pool.total() > 0);
+        boolean reachable = result.reachable() || result.tooManyConnections();
+        boolean connectionAvailable = poolEmpty ? result.reachable() : reachable;
+        boolean up = reachable && connectionAvailable;
         this.observer.checked(pool.name(), result.latency(), up);
         Health.Builder health = up ? Health.up() : Health.down();
         health.withDetail("database", "PostgreSQL")
+            .withDetail("reachable", reachable)
+            .withDetail("connectionAvailable", connectionAvailable)
             .withDetail("pool", String.valueOf(pool.name()))
             .withDetail("active", pool.active())
             .withDetail("idle", pool.idle())

@@ -12,34 +12,45 @@ import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 /**
- * The {@code dbpool} actuator endpoint: the pool's statistics and effective settings (read), and a
- * "force reconnect" that replaces every pooled connection without failing work in flight (write).
- * Like every endpoint but health, it is not exposed over HTTP unless the application exposes it.
+ * The {@code dbpool} actuator endpoint: the statistics and effective settings of every HikariCP pool,
+ * by DataSource bean name (read), and a "force reconnect" that replaces every pooled connection
+ * without failing work in flight (write). Like every endpoint but health, it is not exposed over
+ * HTTP unless the application exposes it.
  */
 @Endpoint(id = "dbpool")
 public class DatabasePoolEndpoint {
 
-    private final HikariDataSource dataSource;
+    private final Map<String, HikariDataSource> pools;
 
-    public DatabasePoolEndpoint(HikariDataSource dataSource) {
-        this.dataSource = dataSource;
+    /** @param pools the pools, by DataSource bean name */
+    public DatabasePoolEndpoint(Map<String, HikariDataSource> pools) {
+        this.pools = new LinkedHashMap<>(pools);
     }
 
-    /** Statistics and effective settings; never the URL, credentials or arbitrary driver properties. */
+    /**
+     * Statistics and effective settings of each pool, under {@code pools} by bean name; never the URL,
+     * credentials or arbitrary driver properties.
+     */
     @ReadOperation
     public Map<String, Object> pool() {
+        Map<String, Object> pools = new LinkedHashMap<>();
+        this.pools.forEach((name, dataSource) -> pools.put(name, describe(dataSource)));
+        return Map.of("pools", pools);
+    }
+
+    private static Map<String, Object> describe(HikariDataSource dataSource) {
         Map<String, Object> pool = new LinkedHashMap<>();
-        pool.put("statistics", statistics(PoolStatistics.of(this.dataSource)));
+        pool.put("statistics", statistics(PoolStatistics.of(dataSource)));
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("maxSize", this.dataSource.getMaximumPoolSize());
-        settings.put("minIdle", this.dataSource.getMinimumIdle());
-        settings.put("connectionTimeoutMs", this.dataSource.getConnectionTimeout());
-        settings.put("idleTimeoutMs", this.dataSource.getIdleTimeout());
-        settings.put("maxLifetimeMs", this.dataSource.getMaxLifetime());
-        settings.put("keepaliveTimeMs", this.dataSource.getKeepaliveTime());
-        settings.put("validationTimeoutMs", this.dataSource.getValidationTimeout());
-        settings.put("leakDetectionThresholdMs", this.dataSource.getLeakDetectionThreshold());
-        Properties driver = this.dataSource.getDataSourceProperties();
+        settings.put("maxSize", dataSource.getMaximumPoolSize());
+        settings.put("minIdle", dataSource.getMinimumIdle());
+        settings.put("connectionTimeoutMs", dataSource.getConnectionTimeout());
+        settings.put("idleTimeoutMs", dataSource.getIdleTimeout());
+        settings.put("maxLifetimeMs", dataSource.getMaxLifetime());
+        settings.put("keepaliveTimeMs", dataSource.getKeepaliveTime());
+        settings.put("validationTimeoutMs", dataSource.getValidationTimeout());
+        settings.put("leakDetectionThresholdMs", dataSource.getLeakDetectionThreshold());
+        Properties driver = dataSource.getDataSourceProperties();
         Map<String, Object> driverSettings = new LinkedHashMap<>();
         for (String name : new String[] { "connectTimeout", "socketTimeout", "tcpKeepAlive", "ApplicationName", "options" }) {
             if (driver.getProperty(name) != null) {
@@ -52,18 +63,29 @@ public class DatabasePoolEndpoint {
     }
 
     /**
-     * Retires every pooled connection: idle ones at once, busy ones when they are returned. New
-     * connections are opened as callers need them.
+     * Retires every pooled connection of every pool: idle ones at once, busy ones when they are
+     * returned. New connections are opened as callers need them. Answers how many were retired in
+     * all ({@code evicted}) and, under {@code pools}, for each pool.
      */
     @WriteOperation
     public Map<String, Object> evict() {
-        PoolStatistics before = PoolStatistics.of(this.dataSource);
-        if (this.dataSource.getHikariPoolMXBean() != null) {
-            this.dataSource.getHikariPoolMXBean().softEvictConnections();
+        int evicted = 0;
+        Map<String, Object> pools = new LinkedHashMap<>();
+        for (Map.Entry<String, HikariDataSource> entry : this.pools.entrySet()) {
+            HikariDataSource dataSource = entry.getValue();
+            PoolStatistics before = PoolStatistics.of(dataSource);
+            if (dataSource.getHikariPoolMXBean() != null) {
+                dataSource.getHikariPoolMXBean().softEvictConnections();
+            }
+            evicted += before.total();
+            Map<String, Object> pool = new LinkedHashMap<>();
+            pool.put("evicted", before.total());
+            pool.put("statistics", statistics(PoolStatistics.of(dataSource)));
+            pools.put(entry.getKey(), pool);
         }
         Map<String, Object> result = new LinkedHashMap<>();
-        result.put("evicted", before.total());
-        result.put("statistics", statistics(PoolStatistics.of(this.dataSource)));
+        result.put("evicted", evicted);
+        result.put("pools", pools);
         return result;
     }
 

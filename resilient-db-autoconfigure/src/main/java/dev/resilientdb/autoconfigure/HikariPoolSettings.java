@@ -22,7 +22,8 @@ import org.springframework.util.StringUtils;
  * {@code resilient.db.pool.*} and the matching {@code spring.datasource.hikari.*} key (or
  * {@code data-source-properties} entry), {@code resilient.db} wins and a warning names both; where the
  * user sets neither, the starter's default applies. Parameters in the JDBC URL itself are read by the
- * driver last and win over all of these.
+ * driver last and win over all of these, except {@code options}: it is taken out of the URL and
+ * merged with the starter's {@code statement_timeout} (a {@code statement_timeout} it sets wins).
  */
 final class HikariPoolSettings {
 
@@ -87,6 +88,7 @@ final class HikariPoolSettings {
     }
 
     private void statementTimeoutAsStartupParameter(HikariConfig config, ResilientDbProperties.Driver driver) {
+        moveUrlOptionsToProperties(config);
         String statementTimeout = "statement_timeout=" + driver.getStatementTimeout().toMillis();
         String options = config.getDataSourceProperties().getProperty("options");
         if (!StringUtils.hasText(options)) {
@@ -97,7 +99,8 @@ final class HikariPoolSettings {
         }
         else if (isSet(DRIVER_PREFIX + "statement-timeout")) {
             logger.warn("resilient-db: resilient.db.driver.statement-timeout is ignored because "
-                    + "spring.datasource.hikari.data-source-properties.options already sets statement_timeout");
+                    + "the pool's options (spring.datasource.hikari.data-source-properties.options or the JDBC URL) "
+                    + "already set statement_timeout");
         }
     }
 
@@ -179,6 +182,27 @@ final class HikariPoolSettings {
             }
         }
         return null;
+    }
+
+    /**
+     * pgjdbc lets {@code options} in the URL replace the {@code options} property as a whole, which
+     * would drop the statement timeout; the URL's value moves to the property, where it is merged.
+     */
+    private static void moveUrlOptionsToProperties(HikariConfig config) {
+        if (config.getJdbcUrl() == null) {
+            return;
+        }
+        JdbcUrlOptions url = JdbcUrlOptions.of(config.getJdbcUrl());
+        if (url.options() == null) {
+            return;
+        }
+        String replaced = config.getDataSourceProperties().getProperty("options");
+        if (replaced != null && !replaced.equals(url.options())) {
+            logger.warn("resilient-db: options in the JDBC URL of pool '" + config.getPoolName() + "' replace "
+                    + HIKARI_PREFIX + "data-source-properties.options ('" + replaced + "'), as pgjdbc reads them");
+        }
+        config.setJdbcUrl(url.url());
+        config.addDataSourceProperty("options", url.options());
     }
 
     private String applicationName(ResilientDbProperties.Driver driver) {

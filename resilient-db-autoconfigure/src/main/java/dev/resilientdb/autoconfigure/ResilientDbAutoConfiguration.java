@@ -1,6 +1,9 @@
 package dev.resilientdb.autoconfigure;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 import javax.sql.DataSource;
 
@@ -9,10 +12,10 @@ import dev.resilientdb.pool.PoolSaturationMonitor;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -49,13 +52,15 @@ public class ResilientDbAutoConfiguration {
         }
 
         @Bean
-        @ConditionalOnSingleCandidate(DataSource.class)
+        @ConditionalOnBean(DataSource.class)
         @ConditionalOnMissingBean
-        PoolSaturationMonitor resilientDbPoolSaturationMonitor(DataSource dataSource, ResilientDbProperties properties) {
-            HikariDataSource pool = HikariDataSources.unwrap(dataSource);
+        PoolSaturationMonitor resilientDbPoolSaturationMonitor(Map<String, DataSource> dataSources,
+                ResilientDbProperties properties) {
+            List<HikariDataSource> pools = dataSources.values().stream().map(HikariDataSources::unwrap)
+                .filter(Objects::nonNull).toList();
             ResilientDbProperties.Pool settings = properties.getPool();
-            return (pool != null) ? new PoolSaturationMonitor(pool, settings.getSaturationWarnThreshold(),
-                    settings.getSaturationWarnInterval(), SATURATION_SAMPLE_INTERVAL) : null;
+            return pools.isEmpty() ? null : new PoolSaturationMonitor(pools, settings.getSaturationWarnThreshold(),
+                    settings.getSaturationWarnInterval(), SATURATION_SAMPLE_INTERVAL);
         }
 
     }

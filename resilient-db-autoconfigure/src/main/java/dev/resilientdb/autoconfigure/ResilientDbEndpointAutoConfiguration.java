@@ -1,5 +1,8 @@
 package dev.resilientdb.autoconfigure;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -9,10 +12,10 @@ import org.springframework.boot.actuate.autoconfigure.endpoint.condition.Conditi
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -38,18 +41,24 @@ public class ResilientDbEndpointAutoConfiguration {
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(HikariDataSource.class)
     @ConditionalOnAvailableEndpoint(DatabasePoolEndpoint.class)
-    @ConditionalOnSingleCandidate(DataSource.class)
+    @ConditionalOnBean(DataSource.class)
     static class DatabasePoolEndpointConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        DatabasePoolEndpoint databasePoolEndpoint(DataSource dataSource) {
-            HikariDataSource pool = HikariDataSources.unwrap(dataSource);
-            if (pool == null) {
+        DatabasePoolEndpoint databasePoolEndpoint(Map<String, DataSource> dataSources) {
+            Map<String, HikariDataSource> pools = new LinkedHashMap<>();
+            dataSources.forEach((name, dataSource) -> {
+                HikariDataSource pool = HikariDataSources.unwrap(dataSource);
+                if (pool != null) {
+                    pools.put(name, pool);
+                }
+            });
+            if (pools.isEmpty()) {
                 throw new IllegalStateException("The dbpool endpoint needs a HikariCP DataSource; "
                         + "turn it off with management.endpoint.dbpool.access=none");
             }
-            return new DatabasePoolEndpoint(pool);
+            return new DatabasePoolEndpoint(pools);
         }
 
     }

@@ -1,5 +1,9 @@
 package dev.resilientdb.autoconfigure;
 
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
@@ -17,14 +21,14 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 
 /**
  * Meters that HikariCP's own {@code hikaricp.connections.*} lack: {@value #UTILIZATION} (share of the
  * maximum in use), {@value #SATURATED} (1 while a caller would wait) and {@value #HEALTH_CHECK}
- * (latency of the {@code db} health check, by outcome), each tagged with the pool's name. The retry
+ * (latency of the {@code db} health check, by outcome), each tagged with the pool's name, for every
+ * HikariCP DataSource bean. The retry
  * counters come from {@link ResilientDbRetryAutoConfiguration}.
  */
 @AutoConfiguration(after = { MetricsAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
@@ -32,8 +36,7 @@ import org.springframework.context.annotation.Bean;
         ResilientDbAutoConfiguration.class })
 @ConditionalOnClass({ MeterRegistry.class, HikariDataSource.class, MetricsAutoConfiguration.class })
 @ConditionalOnBooleanProperty(name = ResilientDbProperties.PREFIX + ".enabled", matchIfMissing = true)
-@ConditionalOnBean(MeterRegistry.class)
-@ConditionalOnSingleCandidate(DataSource.class)
+@ConditionalOnBean({ MeterRegistry.class, DataSource.class })
 public class ResilientDbMetricsAutoConfiguration {
 
     static final String UTILIZATION = "resilientdb.pool.utilization";
@@ -43,10 +46,11 @@ public class ResilientDbMetricsAutoConfiguration {
     static final String HEALTH_CHECK = "resilientdb.health.check";
 
     @Bean
-    MeterBinder resilientDbPoolMeters(DataSource dataSource) {
-        HikariDataSource pool = HikariDataSources.unwrap(dataSource);
+    MeterBinder resilientDbPoolMeters(Map<String, DataSource> dataSources) {
+        List<HikariDataSource> pools = dataSources.values().stream().map(HikariDataSources::unwrap)
+            .filter(Objects::nonNull).toList();
         return registry -> {
-            if (pool != null) {
+            for (HikariDataSource pool : pools) {
                 Gauge.builder(UTILIZATION, pool, p -> PoolStatistics.of(p).utilization())
                     .description("Share of the pool's maximum size in use, from 0 to 1")
                     .tag("pool", pool.getPoolName())

@@ -127,9 +127,9 @@ public class ResilientDbProperties implements Validator {
         private Duration leakDetectionThreshold = Duration.ZERO;
 
         /**
-         * Time the pool tries to open its first connection before start-up fails; 0 starts without failing, a negative value skips the attempt.
+         * Time the pool tries to open its first connection when it starts, before it fails; a negative value starts it without the attempt, so that no caller waits longer than the connection timeout.
          */
-        private Duration initializationFailTimeout = Duration.ofMillis(1);
+        private Duration initializationFailTimeout = Duration.ofMillis(-1);
 
         /**
          * Name of the pool in logs, metrics and JMX; unset uses spring.datasource.name, or the DataSource bean name.

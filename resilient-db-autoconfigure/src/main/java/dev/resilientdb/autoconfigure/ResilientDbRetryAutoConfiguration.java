@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
-import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.pool.DatabaseRecoveryCheck;
 import dev.resilientdb.retry.DatabaseCircuitBreaker;
 import dev.resilientdb.retry.DatabaseCircuitBreakers;
 import dev.resilientdb.retry.RetryBudget;
@@ -100,17 +100,11 @@ public class ResilientDbRetryAutoConfiguration {
             return new DatabaseCircuitBreaker(settings.getFailureRateThreshold(), settings.getSlidingWindow(),
                     settings.getMinimumCalls(), settings.getWaitInOpenState(), settings.getTrialCalls());
         }
-        DatabaseProbe probe = new DatabaseProbe(pool, properties.getHealth().getTimeout(),
+        DatabaseRecoveryCheck recoveryCheck = new DatabaseRecoveryCheck(pool, properties.getHealth().getTimeout(),
                 pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-recovery");
         DatabaseCircuitBreaker circuitBreaker = new DatabaseCircuitBreaker(settings.getFailureRateThreshold(),
                 settings.getSlidingWindow(), settings.getMinimumCalls(), settings.getWaitInOpenState(),
-                settings.getTrialCalls(), () -> {
-                    boolean back = probe.check().reachable();
-                    if (back) {
-                        probe.disconnect();
-                    }
-                    return back;
-                });
+                settings.getTrialCalls(), recoveryCheck);
         AtomicInteger savedMinimumIdle = new AtomicInteger(-1);
         circuitBreaker.onStateChange(state -> {
             if ("open".equals(state)) {

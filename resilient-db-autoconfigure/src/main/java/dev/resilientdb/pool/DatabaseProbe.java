@@ -27,37 +27,60 @@ public final class DatabaseProbe implements AutoCloseable {
 
     private final String applicationName;
 
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "resilient-db-health");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService executor;
 
     /** Used only on the executor's thread. */
     private Connection connection;
 
     private CompletableFuture<Result> inFlight;
 
+    private CompletableFuture<Result> inFlightWithNewConnection;
+
     /**
      * @param dataSource the pool whose database is checked
      * @param timeout bound of one check
-     * @param applicationName the {@code application_name} of the probe's connection
+     * @param applicationName the {@code application_name} of the probe's connection, also in its thread's name
      */
     public DatabaseProbe(HikariDataSource dataSource, Duration timeout, String applicationName) {
         this.dataSource = dataSource;
         this.timeout = timeout;
         this.applicationName = applicationName;
+        this.executor = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "resilient-db-probe-" + applicationName);
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
-    /** Checks the database, within the timeout. */
+    /** Checks the database with a round trip, within the timeout. */
     public Result check() {
+        return check(false);
+    }
+
+    /**
+     * Checks the database with a round trip and, when {@code newConnection} is set, also proves that
+     * the server accepts a new connection now: the probe's own connection may answer while every
+     * other connection slot is taken (53300). Within the timeout.
+     */
+    public Result check(boolean newConnection) {
         long start = System.nanoTime();
         CompletableFuture<Result> check;
         synchronized (this) {
-            if (this.inFlight == null || this.inFlight.isDone()) {
-                this.inFlight = CompletableFuture.supplyAsync(this::roundTrip, this.executor);
+            if (this.executor.isShutdown()) {
+                return new Result(false, since(start), null, "closed");
             }
-            check = this.inFlight;
+            if (newConnection) {
+                if (this.inFlightWithNewConnection == null || this.inFlightWithNewConnection.isDone()) {
+                    this.inFlightWithNewConnection = CompletableFuture.supplyAsync(() -> roundTrip(true), this.executor);
+                }
+                check = this.inFlightWithNewConnection;
+            }
+            else {
+                if (this.inFlight == null || this.inFlight.isDone()) {
+                    this.inFlight = CompletableFuture.supplyAsync(() -> roundTrip(false), this.executor);
+                }
+                check = this.inFlight;
+            }
         }
         try {
             return check.get(this.timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -74,28 +97,36 @@ public final class DatabaseProbe implements AutoCloseable {
         }
     }
 
-    private Result roundTrip() {
+    private Result roundTrip(boolean newConnection) {
         long start = System.nanoTime();
         boolean reused = this.connection != null;
         try {
             selectOne();
-            return new Result(true, since(start), null, null);
         }
         catch (SQLException ex) {
             closeConnection();
-            if (reused) {
-                // A connection kept from before a restart fails once; a fresh one tells the truth.
-                try {
-                    selectOne();
-                    return new Result(true, since(start), null, null);
-                }
-                catch (SQLException retry) {
-                    closeConnection();
-                    return failure(start, retry);
-                }
+            if (!reused) {
+                return failure(start, ex, "");
             }
-            return failure(start, ex);
+            // A connection kept from before a restart fails once; a fresh one tells the truth.
+            try {
+                selectOne();
+                return new Result(true, since(start), null, null);
+            }
+            catch (SQLException retry) {
+                closeConnection();
+                return failure(start, retry, "");
+            }
         }
+        if (newConnection && reused) {
+            try (Connection fresh = DirectConnections.open(this.dataSource, this.applicationName, this.timeout)) {
+                // Opened: the server accepts new connections.
+            }
+            catch (SQLException ex) {
+                return failure(start, ex, " on a new connection");
+            }
+        }
+        return new Result(true, since(start), null, null);
     }
 
     private void selectOne() throws SQLException {
@@ -107,20 +138,25 @@ public final class DatabaseProbe implements AutoCloseable {
         }
     }
 
-    private static Result failure(long start, SQLException ex) {
+    private static Result failure(long start, SQLException ex, String where) {
         return new Result(false, since(start), ex.getSQLState(),
-                "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")");
+                "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")" + where);
     }
 
     /** Closes the probe's connection; the next check opens a new one. */
-    public void disconnect() {
-        this.executor.execute(this::closeConnection);
+    public synchronized void disconnect() {
+        if (!this.executor.isShutdown()) {
+            this.executor.execute(this::closeConnection);
+        }
     }
 
+    /** Closes the probe's connection and ends its thread; checks after this report "closed". */
     @Override
-    public void close() {
-        this.executor.execute(this::closeConnection);
-        this.executor.shutdown();
+    public synchronized void close() {
+        if (!this.executor.isShutdown()) {
+            this.executor.execute(this::closeConnection);
+            this.executor.shutdown();
+        }
     }
 
     private void closeConnection() {

@@ -5,12 +5,15 @@ import java.sql.SQLException;
 import java.time.Duration;
 
 import com.zaxxer.hikari.HikariConfig;
+import dev.resilientdb.retry.SqlStates;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 /**
  * Waits at start-up until the database accepts a connection, with a growing back-off, so that an
- * application started before its database waits instead of crash-looping.
+ * application started before its database waits instead of crash-looping. A rejected login or an
+ * unknown database fails at once: waiting does not mend them, and repeating a wrong password can
+ * lock the account.
  */
 public final class DatabaseStartupWait {
 
@@ -43,6 +46,9 @@ public final class DatabaseStartupWait {
                 return;
             }
             catch (SQLException ex) {
+                if (SqlStates.isLoginRejected(ex)) {
+                    throw new IllegalStateException(loginRejected(ex), ex);
+                }
                 remaining = patience.minus(Duration.ofNanos(System.nanoTime() - start));
                 if (remaining.compareTo(backOff) <= 0) {
                     throw new IllegalStateException("The database did not accept a connection within "
@@ -56,6 +62,15 @@ public final class DatabaseStartupWait {
                 backOff = min(backOff.multipliedBy(2), LONGEST_BACK_OFF);
             }
         }
+    }
+
+    /** Says what the server rejected and which setting to check; never the password. */
+    private static String loginRejected(SQLException ex) {
+        String what = "3D000".equals(ex.getSQLState())
+                ? "the database does not exist: check the database name in spring.datasource.url"
+                : "the login was rejected: check spring.datasource.username and spring.datasource.password";
+        return "The database refused the connection with SQLSTATE " + ex.getSQLState() + " (" + ex.getMessage()
+                + "), which waiting does not mend, so resilient.db.startup.wait-for-database does not retry it: " + what;
     }
 
     /** Whole seconds from 10s up, milliseconds below, so that a short wait does not read as "0s". */

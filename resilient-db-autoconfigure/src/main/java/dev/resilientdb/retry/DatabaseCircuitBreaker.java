@@ -55,7 +55,8 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
      * A breaker that, while open, asks {@code recoveryCheck} every {@code waitInOpenState} whether the
      * database is back (without the pool: see {@code DatabaseProbe}) and closes when it is, instead of
      * letting trial calls wait on a pool that has no connections.
-     * @param recoveryCheck whether the database answers now; {@code null} for Resilience4j's trial calls
+     * @param recoveryCheck whether the database answers now; {@code null} for Resilience4j's trial calls.
+     * When it is {@link AutoCloseable}, {@link #close()} closes it.
      */
     public DatabaseCircuitBreaker(float failureRateThreshold, Duration slidingWindow, int minimumCalls,
             Duration waitInOpenState, int trialCalls, BooleanSupplier recoveryCheck) {
@@ -151,10 +152,18 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
                 || this.breaker.getState() == CircuitBreaker.State.FORCED_OPEN;
     }
 
-    /** Stops the recovery checks; the breaker is not used after this. */
+    /** Stops the recovery checks and closes the check; the breaker is not used after this. */
     @Override
     public void close() {
         stopRecoveryChecks();
+        if (this.recoveryCheck instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            }
+            catch (Exception ex) {
+                logger.debug("resilient-db: closing the recovery check failed", ex);
+            }
+        }
     }
 
     /** The breaker's state: {@code closed}, {@code open}, {@code half_open} (or another Resilience4j state, lower case). */

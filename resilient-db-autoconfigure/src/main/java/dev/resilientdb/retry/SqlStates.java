@@ -33,6 +33,16 @@ public final class SqlStates {
         return (state != null && state.length() >= 2) ? state.substring(0, 2) : "none";
     }
 
+    /**
+     * Whether the server refused the login for good: class 28, invalid authorization (28P01 a wrong
+     * password, 28000 no {@code pg_hba.conf} entry), or 3D000, a database that does not exist. Waiting
+     * does not mend either, and repeating a wrong password can lock the account (LDAP, PAM).
+     */
+    public static boolean isLoginRejected(Throwable failure) {
+        String state = of(failure);
+        return state != null && (state.startsWith("28") || state.equals("3D000"));
+    }
+
     static Throwable next(Throwable current) {
         Throwable cause = current.getCause();
         return (cause != current) ? cause : null;

@@ -27,6 +27,7 @@ import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * The {@code db} health indicator against a real PostgreSQL: truthful and bounded when the pool is
@@ -166,6 +167,55 @@ class DatabaseHealthIndicatorTests {
                 }
                 assertThat(up.getStatus()).isEqualTo(Status.UP);
             });
+        }
+    }
+
+    /**
+     * Issue 12, item 4: every connection slot of the server taken (53300) while the pool holds none.
+     * The probe's own connection still answers, but the application cannot get a connection: DOWN,
+     * with both facts in the details.
+     */
+    @Test
+    void serverOutOfSlotsWithAnEmptyPoolIsDownAlthoughTheProbeKeepsItsConnection() throws Exception {
+        try (PostgresServer full = PostgresServers.startDedicated()) {
+            contextRunner(full).withPropertyValues("resilient.db.pool.connection-timeout=500ms",
+                    "resilient.db.pool.validation-timeout=250ms").run(context -> {
+                HikariDataSource pool = context.getBean(HikariDataSource.class);
+                HealthIndicator health = context.getBean("dbHealthContributor", HealthIndicator.class);
+                assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+                List<Connection> slots = new ArrayList<>();
+                try {
+                    takeEverySlot(full, slots);
+                    assertThatExceptionOfType(SQLException.class).isThrownBy(() -> pool.getConnection().close());
+                    Health down = timed(health);
+                    assertThat(down.getStatus()).as(down.toString()).isEqualTo(Status.DOWN);
+                    assertThat(down.getDetails()).containsEntry("total", 0)
+                        .containsEntry("reachable", true)
+                        .containsEntry("connectionAvailable", false);
+                    assertThat((String) down.getDetails().get("error")).contains("53300");
+                }
+                finally {
+                    for (Connection slot : slots) {
+                        slot.close();
+                    }
+                }
+                pool.getConnection().close();
+                Health up = timed(health);
+                assertThat(up.getStatus()).as(up.toString()).isEqualTo(Status.UP);
+                assertThat(up.getDetails()).containsEntry("reachable", true).containsEntry("connectionAvailable", true);
+            });
+        }
+    }
+
+    private static void takeEverySlot(PostgresServer server, List<Connection> slots) {
+        while (true) {
+            try {
+                slots.add(server.appConnection());
+            }
+            catch (SQLException ex) {
+                assertThat(ex.getSQLState()).isEqualTo("53300");
+                return;
+            }
         }
     }
 

@@ -153,6 +153,37 @@ class PoolSettingsIntegrationTests {
         }
     }
 
+    /** Issue 12, item 7: {@code options} in the JDBC URL would replace the starter's; both apply, and the start-up line says so. */
+    @Test
+    void optionsInTheJdbcUrlAreMergedWithTheStatementTimeout(CapturedOutput output) {
+        this.contextRunner
+            .withPropertyValues("spring.datasource.url=" + this.server.jdbcUrl() + "?options=-c%20search_path%3Dpublic",
+                    "resilient.db.driver.statement-timeout=700ms")
+            .run(context -> {
+                HikariDataSource dataSource = context.getBean(HikariDataSource.class);
+                try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+                    assertThat(show(statement, "statement_timeout")).isEqualTo("700ms");
+                    assertThat(show(statement, "search_path")).isEqualTo("public");
+                }
+                assertThat(output.getAll()).contains("options='-c search_path=public -c statement_timeout=700'");
+            });
+    }
+
+    /** Issue 12, item 7: a statement_timeout in the URL's {@code options} is the user's choice, and the start-up line shows it. */
+    @Test
+    void statementTimeoutInTheJdbcUrlWinsAndTheStartupLineShowsIt(CapturedOutput output) {
+        this.contextRunner
+            .withPropertyValues("spring.datasource.url=" + this.server.jdbcUrl() + "?options=-c%20statement_timeout%3D0")
+            .run(context -> {
+                HikariDataSource dataSource = context.getBean(HikariDataSource.class);
+                try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+                    assertThat(show(statement, "statement_timeout")).isEqualTo("0");
+                }
+                assertThat(output.getAll()).contains("options='-c statement_timeout=0'")
+                    .doesNotContain("statement_timeout=30000");
+            });
+    }
+
     @Test
     void leakDetectionThresholdReportsAConnectionHeldTooLong(CapturedOutput output) {
         this.contextRunner.withPropertyValues("resilient.db.pool.leak-detection-threshold=2s").run(context -> {

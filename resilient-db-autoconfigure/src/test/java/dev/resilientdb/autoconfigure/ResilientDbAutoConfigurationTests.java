@@ -46,7 +46,7 @@ class ResilientDbAutoConfigurationTests {
             assertThat(pool.getKeepaliveTime()).isEqualTo(30_000);
             assertThat(pool.getValidationTimeout()).isEqualTo(1_000);
             assertThat(pool.getLeakDetectionThreshold()).isZero();
-            assertThat(pool.getInitializationFailTimeout()).isEqualTo(1);
+            assertThat(pool.getInitializationFailTimeout()).isEqualTo(-1);
             assertThat(pool.getDataSourceProperties()).containsEntry("connectTimeout", "5")
                 .containsEntry("socketTimeout", "45")
                 .containsEntry("tcpKeepAlive", "true")

@@ -68,7 +68,10 @@ class ServerWaitingDataSourceTests {
     void failuresThatWaitingDoesNotMendFailAtOnce() {
         PostgresServer server = PostgresServers.shared();
         this.contextRunner.withPropertyValues(dataSourceProperties(server))
-            .withPropertyValues("spring.datasource.password=wrong-password", "resilient.db.pool.connection-timeout=5s")
+            // 1ms: the pool's first attempt reaches the caller as it is; started without it (-1ms, the
+            // default), a caller would wait connection-timeout for a connection that never comes.
+            .withPropertyValues("spring.datasource.password=wrong-password", "resilient.db.pool.connection-timeout=5s",
+                    "resilient.db.pool.initialization-fail-timeout=1ms")
             .run(context -> {
                 DataSource pool = context.getBean(DataSource.class);
                 long start = System.nanoTime();

@@ -1,0 +1,97 @@
+package dev.resilientdb.actuate;
+
+import java.time.Duration;
+import java.util.List;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.autoconfigure.ResilientDbAutoConfiguration;
+import dev.resilientdb.autoconfigure.ResilientDbHealthAutoConfiguration;
+import dev.resilientdb.pool.DatabaseRecoveryCheck;
+import dev.resilientdb.test.PostgresServer;
+import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+import org.springframework.boot.actuate.autoconfigure.health.HealthContributorAutoConfiguration;
+import org.springframework.boot.actuate.health.Health;
+import org.springframework.boot.actuate.health.HealthIndicator;
+import org.springframework.boot.actuate.health.Status;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Issue 12, item 1: a HikariCP pool built from its own {@code DataSource} or
+ * {@code dataSourceClassName}, with no JDBC URL. The health probe, the start-up wait and the
+ * breaker's recovery check (the same probe) reach the server the way the pool does.
+ */
+class PoolWithItsOwnDataSourceTests {
+
+    private final PostgresServer server = PostgresServers.shared();
+
+    private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(ResilientDbAutoConfiguration.class,
+                HealthContributorAutoConfiguration.class, ResilientDbHealthAutoConfiguration.class))
+        .withPropertyValues("resilient.db.driver.application-name=own-datasource-it");
+
+    @Test
+    void poolWithItsOwnDataSourceIsUpAndTheStartupWaitPasses() {
+        this.contextRunner.withBean("dataSource", HikariDataSource.class, this::poolWithDataSource)
+            .withPropertyValues("resilient.db.startup.wait-for-database=3s")
+            .run(context -> {
+                assertThat(context).hasNotFailed();
+                Health health = context.getBean("dbHealthContributor", HealthIndicator.class).health();
+                assertThat(health.getStatus()).as(health.toString()).isEqualTo(Status.UP);
+            });
+    }
+
+    @Test
+    void poolWithADataSourceClassNameIsUpAndTheStartupWaitPasses() {
+        this.contextRunner.withBean("dataSource", HikariDataSource.class, this::poolWithDataSourceClassName)
+            .withPropertyValues("resilient.db.startup.wait-for-database=3s")
+            .run(context -> {
+                assertThat(context).hasNotFailed();
+                Health health = context.getBean("dbHealthContributor", HealthIndicator.class).health();
+                assertThat(health.getStatus()).as(health.toString()).isEqualTo(Status.UP);
+                assertThat(this.server.backendPids("own-datasource-it-health")).hasSize(1);
+            });
+    }
+
+    /** The circuit breaker's recovery check, which sees the database's return outside the pool. */
+    @Test
+    void recoveryCheckReachesAPoolWithItsOwnDataSourceOrClassName() {
+        for (HikariDataSource pool : List.of(poolWithDataSource(), poolWithDataSourceClassName())) {
+            try (pool; DatabaseRecoveryCheck recoveryCheck = new DatabaseRecoveryCheck(pool, Duration.ofSeconds(2),
+                    "own-datasource-it-recovery")) {
+                assertThat(recoveryCheck.getAsBoolean()).isTrue();
+            }
+        }
+    }
+
+    private HikariDataSource poolWithDataSource() {
+        PGSimpleDataSource driver = new PGSimpleDataSource();
+        driver.setServerNames(new String[] { "localhost" });
+        driver.setPortNumbers(new int[] { this.server.port() });
+        driver.setDatabaseName(PostgresServer.APP_DATABASE);
+        HikariDataSource pool = new HikariDataSource();
+        pool.setDataSource(driver);
+        pool.setUsername(this.server.username());
+        pool.setPassword(this.server.password());
+        pool.setInitializationFailTimeout(-1);
+        return pool;
+    }
+
+    private HikariDataSource poolWithDataSourceClassName() {
+        HikariDataSource pool = new HikariDataSource();
+        pool.setDataSourceClassName(PGSimpleDataSource.class.getName());
+        pool.addDataSourceProperty("serverName", "localhost");
+        pool.addDataSourceProperty("portNumber", Integer.toString(this.server.port()));
+        pool.addDataSourceProperty("databaseName", PostgresServer.APP_DATABASE);
+        pool.setUsername(this.server.username());
+        pool.setPassword(this.server.password());
+        pool.setInitializationFailTimeout(-1);
+        return pool;
+    }
+
+}
