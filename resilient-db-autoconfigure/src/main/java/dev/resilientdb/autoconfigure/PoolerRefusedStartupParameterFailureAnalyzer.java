@@ -14,11 +14,16 @@ class PoolerRefusedStartupParameterFailureAnalyzer extends AbstractFailureAnalyz
     private static final String REFUSAL = "unsupported startup parameter";
 
     @Override
-    protected FailureAnalysis analyze(Throwable rootFailure, SQLException cause) {
-        String message = cause.getMessage();
-        if (message == null || !message.contains(REFUSAL)) {
+    protected FailureAnalysis analyze(Throwable rootFailure, SQLException first) {
+        // HikariCP's "Connection is not available" carries the refusal as its cause.
+        Throwable cause = first;
+        while (cause != null && (cause.getMessage() == null || !cause.getMessage().contains(REFUSAL))) {
+            cause = (cause.getCause() != cause) ? cause.getCause() : null;
+        }
+        if (cause == null) {
             return null;
         }
+        String message = cause.getMessage();
         String description = "The connection pooler in front of PostgreSQL (PgBouncer) refused a startup parameter "
                 + "that the PostgreSQL driver sent: " + message;
         return new FailureAnalysis(description, "Set resilient.db.driver.pooler to pgbouncer-transaction or "

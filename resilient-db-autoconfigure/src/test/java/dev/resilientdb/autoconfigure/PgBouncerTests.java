@@ -107,7 +107,7 @@ class PgBouncerTests {
         behind(transactionPooler).withPropertyValues("resilient.db.driver.pooler=none").run(context -> {
             assertThatExceptionOfType(SQLException.class)
                 .isThrownBy(() -> context.getBean(HikariDataSource.class).getConnection().close())
-                .withMessageContaining("unsupported startup parameter: options")
+                .satisfies(ex -> assertThat((Throwable) ex).rootCause().hasMessageContaining("unsupported startup parameter: options"))
                 .satisfies(ex -> {
                     FailureAnalysis analysis = new PoolerRefusedStartupParameterFailureAnalyzer()
                         .analyze(new IllegalStateException("Failed to initialize pool", ex));
