@@ -135,7 +135,7 @@ final class HikariPoolSettings {
      * statements across server connections ({@code max_prepared_statements}).
      */
     private void serverSidePreparedStatementsOff(HikariConfig config) {
-        String fromUrl = urlParameter(config.getJdbcUrl(), "prepareThreshold");
+        String fromUrl = JdbcUrlOptions.parameter(config.getJdbcUrl(), "prepareThreshold");
         String fromProperties = config.getDataSourceProperties().getProperty("prepareThreshold");
         for (String[] source : new String[][] { { fromUrl, "spring.datasource.url" },
                 { fromProperties, HIKARI_PREFIX + "data-source-properties.prepareThreshold" } }) {
@@ -152,7 +152,7 @@ final class HikariPoolSettings {
     }
 
     private void rejectOptions(HikariConfig config, Pooler pooler) {
-        String fromUrl = urlParameter(config.getJdbcUrl(), "options");
+        String fromUrl = JdbcUrlOptions.parameter(config.getJdbcUrl(), "options");
         String fromProperties = config.getDataSourceProperties().getProperty("options");
         for (String[] source : new String[][] { { fromUrl, "spring.datasource.url" },
                 { fromProperties, HIKARI_PREFIX + "data-source-properties.options" } }) {
@@ -167,21 +167,6 @@ final class HikariPoolSettings {
                                 + "database (ALTER ROLE ... SET ...), which PgBouncer's server connections pick up.");
             }
         }
-    }
-
-    /** The value of a query parameter of a JDBC URL (not decoded), or {@code null}. */
-    private static String urlParameter(String jdbcUrl, String name) {
-        if (jdbcUrl == null || jdbcUrl.indexOf('?') < 0) {
-            return null;
-        }
-        for (String parameter : jdbcUrl.substring(jdbcUrl.indexOf('?') + 1).split("&")) {
-            int equals = parameter.indexOf('=');
-            String key = (equals < 0) ? parameter : parameter.substring(0, equals);
-            if (key.equals(name)) {
-                return (equals < 0) ? "" : parameter.substring(equals + 1);
-            }
-        }
-        return null;
     }
 
     /**

@@ -18,6 +18,25 @@ record JdbcUrlOptions(String url, String options) {
 
     private static final String NAME = "options=";
 
+    /**
+     * The value of a query parameter of a JDBC URL, as written (not decoded); with several, the last
+     * one, as for pgjdbc; {@code ""} for a parameter without a value; {@code null} when it is absent.
+     */
+    static String parameter(String url, String name) {
+        if (url == null || url.indexOf('?') < 0) {
+            return null;
+        }
+        String value = null;
+        for (String parameter : url.substring(url.indexOf('?') + 1).split("&")) {
+            int equals = parameter.indexOf('=');
+            String key = (equals < 0) ? parameter : parameter.substring(0, equals);
+            if (key.equals(name)) {
+                value = (equals < 0) ? "" : parameter.substring(equals + 1);
+            }
+        }
+        return value;
+    }
+
     /** Splits the URL's {@code options} off; with several, the last one counts, as for pgjdbc. */
     static JdbcUrlOptions of(String url) {
         int query = url.indexOf('?');
