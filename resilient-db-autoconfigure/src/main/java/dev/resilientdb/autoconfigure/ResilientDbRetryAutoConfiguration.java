@@ -82,7 +82,8 @@ public class ResilientDbRetryAutoConfiguration {
         ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
         RetryBudget retryBudget = budget.isEnabled() ? new RetryBudget(budget.getRatio(), budget.getMinRetriesPerSecond())
                 : RetryBudget.unlimited();
-        return new RetryEngine(classifier, listeners.orderedStream().toList(), circuitBreakers, retryBudget);
+        return new RetryEngine(new SpringRetryLoop(), classifier, listeners.orderedStream().toList(), circuitBreakers,
+                retryBudget);
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.resilientdb.autoconfigure;
 import java.time.Duration;
 
 import dev.resilientdb.autoconfigure.ResilientDbProperties.Pooler;
-import dev.resilientdb.pool.TransactionLocalSettings;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;

@@ -47,16 +47,19 @@ class ArchitectureTests {
     }
 
     @Test
-    void springRetryIsUsedInOnePlaceOnly() {
-        noClasses().that().doNotHaveFullyQualifiedName("dev.resilientdb.retry.RetryEngine")
-            .and().resideOutsideOfPackage("dev.resilientdb.autoconfigure..")
-            .and(DescribedPredicate.describe("are not nested in RetryEngine",
-                    (com.tngtech.archunit.core.domain.JavaClass type) -> !type.getName().startsWith("dev.resilientdb.retry.RetryEngine$")))
-            .should().dependOnClassesThat().resideInAPackage("org.springframework.retry..")
-            .check(MAIN);
-        noClasses().that().resideInAPackage("dev.resilientdb.autoconfigure..")
+    void theRetryLibraryIsUsedInOnePlaceOnly() {
+        noClasses().that().doNotHaveSimpleName("SpringRetryLoop").and().doNotHaveSimpleName("FrameworkRetryLoop")
             .and().doNotHaveSimpleName("ResilientDbRetryAutoConfiguration")
-            .should().dependOnClassesThat().resideInAPackage("org.springframework.retry..")
+            .and(DescribedPredicate.describe("are not nested in a retry loop",
+                    (com.tngtech.archunit.core.domain.JavaClass type) -> !type.getName().contains("RetryLoop$")))
+            .should().dependOnClassesThat().resideInAnyPackage("org.springframework.retry..", "org.springframework.core.retry..")
+            .check(MAIN);
+    }
+
+    @Test
+    void coreDoesNotDependOnSpringBoot() {
+        noClasses().that().resideInAnyPackage("dev.resilientdb.retry..", "dev.resilientdb.pool..")
+            .should().dependOnClassesThat().resideInAPackage("org.springframework.boot..")
             .check(MAIN);
     }
 

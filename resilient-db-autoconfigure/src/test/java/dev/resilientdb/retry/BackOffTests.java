@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import dev.resilientdb.autoconfigure.SpringRetryLoop;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.dao.CannotAcquireLockException;
@@ -48,7 +49,7 @@ class BackOffTests {
                 delays.add(delay.toMillis());
             }
         };
-        RetryEngine engine = new RetryEngine(new SqlStateFailureClassifier(), List.of(listener));
+        RetryEngine engine = new RetryEngine(new SpringRetryLoop(), new SqlStateFailureClassifier(), List.of(listener));
         AtomicInteger attempts = new AtomicInteger();
         String result = engine.execute(() -> {
             if (attempts.incrementAndGet() < 5) {

@@ -13,22 +13,15 @@ import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
-import org.springframework.retry.RetryCallback;
-import org.springframework.retry.RetryContext;
-import org.springframework.retry.RetryPolicy;
-import org.springframework.retry.backoff.BackOffContext;
-import org.springframework.retry.backoff.BackOffInterruptedException;
-import org.springframework.retry.backoff.BackOffPolicy;
-import org.springframework.retry.context.RetryContextSupport;
-import org.springframework.retry.support.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionSystemException;
 
 /**
- * Runs a unit of work again while its failures are transient, within {@link RetrySettings}. This is
- * the only class that uses Spring Retry: moving to another retry library changes this class, not
- * the annotation or the template API. Thread-safe; one instance serves the whole application.
+ * Runs a unit of work again while its failures are transient, within {@link RetrySettings}. The
+ * engine decides; the retry library of the Spring line in use runs the loop ({@link RetryLoop}), so
+ * moving between libraries changes neither the annotation nor the template API. Thread-safe; one
+ * instance serves the whole application.
  * <p>
  * Each retry is logged at WARN with the attempt, SQLSTATE and delay; giving up after transient
  * failures is logged once at ERROR. Neither log line carries SQL or parameters. After
@@ -39,21 +32,13 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final Log logger = LogFactory.getLog(RetryEngine.class);
 
-    private static final String DELAY = "resilientdb.delay";
 
-    private static final String REFUSED = "resilientdb.refused";
 
-    private static final String DECIDED_FOR = "resilientdb.decidedFor";
 
-    private static final String DECISION = "resilientdb.decision";
 
-    private static final String COMMITTED = "resilientdb.committed";
 
-    private static final String BREAKER_OPEN = "resilientdb.breakerOpen";
 
-    private static final String CONNECTION_LOST = "resilientdb.connectionLost";
 
-    private static final String CALL = "resilientdb.call";
 
     private final TransientFailureClassifier classifier;
 
@@ -65,35 +50,33 @@ public final class RetryEngine implements AutoCloseable {
 
     private final CountDownLatch closed = new CountDownLatch(1);
 
-    /** Configured once: what differs between calls travels in the retry context ({@link Call}). */
-    private final RetryTemplate template = new RetryTemplate();
+    private final RetryLoop loop;
 
     /** An engine with neither circuit breaker nor retry budget. */
-    public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
-        this(classifier, listeners, DatabaseCircuitBreaker.disabled(), RetryBudget.unlimited());
+    public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
+        this(loop, classifier, listeners, DatabaseCircuitBreaker.disabled(), RetryBudget.unlimited());
     }
 
     /** An engine with one circuit breaker for every database. */
-    public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
+    public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
             DatabaseCircuitBreaker circuitBreaker, RetryBudget budget) {
-        this(classifier, listeners, DatabaseCircuitBreakers.single(circuitBreaker), budget);
+        this(loop, classifier, listeners, DatabaseCircuitBreakers.single(circuitBreaker), budget);
     }
 
     /**
+     * @param loop the retry library that runs the attempts
      * @param classifier decides which failures are retried
      * @param listeners told about retries and give-ups
      * @param circuitBreakers fail calls to a database fast while it is unavailable
      * @param budget caps retries across the application
      */
-    public RetryEngine(TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
+    public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
             DatabaseCircuitBreakers circuitBreakers, RetryBudget budget) {
+        this.loop = loop;
         this.classifier = classifier;
         this.listeners = List.copyOf(listeners);
         this.circuitBreakers = circuitBreakers;
         this.budget = budget;
-        this.template.setRetryPolicy(new TransientFailurePolicy());
-        this.template.setBackOffPolicy(new JitteredExponentialBackOff());
-        this.template.setThrowLastExceptionOnExhausted(true);
     }
 
     /** The state of the circuit breaker of the application's DataSource, for metrics. */
@@ -179,41 +162,31 @@ public final class RetryEngine implements AutoCloseable {
     private <T> T retryWithin(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
             DatabaseCircuitBreaker circuitBreaker) throws Throwable {
         Call call = new Call(settings, idempotent, circuitBreaker);
-        RetryContext[] context = new RetryContext[1];
         this.budget.firstAttempt();
         try {
-            T result = this.template.execute((RetryCallback<T, Throwable>) retryContext -> {
-                context[0] = retryContext;
-                retryContext.setAttribute(CALL, call);
-                return attempt(unitOfWork, retryContext);
-            });
-            if (context[0].getRetryCount() > 0) {
-                this.listeners.forEach(listener -> listener.onSuccessAfterRetry(context[0].getRetryCount() + 1,
-                        context[0].getLastThrowable()));
+            T result = this.loop.run(() -> attempt(unitOfWork, call), call);
+            if (call.failedAttempts > 0) {
+                this.listeners.forEach(listener -> listener.onSuccessAfterRetry(call.failedAttempts + 1, call.lastFailure));
             }
             return result;
         }
-        catch (BackOffInterruptedException ex) {
-            Throwable last = context[0].getLastThrowable();
-            logger.warn("resilient-db: not retrying after attempt " + context[0].getRetryCount()
-                    + " because the application is shutting down; last failure " + describe(last));
-            throw last;
-        }
         catch (Throwable ex) {
-            int attempts = (context[0] != null) ? context[0].getRetryCount() : 1;
-            if (context[0] != null && context[0].hasAttribute(REFUSED)) {
+            int attempts = Math.max(call.failedAttempts, 1);
+            if (call.shuttingDown) {
+                logger.warn("resilient-db: not retrying after attempt " + attempts
+                        + " because the application is shutting down; last failure " + describe(ex));
+            }
+            else if (call.refused) {
                 logger.warn("resilient-db: not retrying after attempt " + attempts + " because the retry budget is spent; "
                         + "failure " + describe(ex));
                 this.listeners.forEach(listener -> listener.onRetryRefused(attempts, ex));
             }
-            else if (context[0] != null && context[0].hasAttribute(BREAKER_OPEN)) {
+            else if (call.breakerOpen) {
                 logger.warn("resilient-db: not retrying after attempt " + attempts
                         + " because the circuit breaker is open; failure " + describe(ex));
             }
             else {
-                giveUp(ex, attempts, settings, idempotent,
-                        context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(COMMITTED)),
-                        context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(CONNECTION_LOST)));
+                giveUp(ex, attempts, settings, idempotent, call.committed, call.connectionLost);
             }
             throw ex;
         }
@@ -223,8 +196,8 @@ public final class RetryEngine implements AutoCloseable {
      * Runs one attempt, observing its commits. A failure after a commit whose outcome is unknown is
      * thrown as a {@link CommitOutcomeUnknownException}; whether any commit completed is kept for the policy.
      */
-    private <T> T attempt(UnitOfWork<T> unitOfWork, RetryContext context) throws Throwable {
-        if (context.getRetryCount() > 0) {
+    private <T> T attempt(UnitOfWork<T> unitOfWork, Call call) throws Throwable {
+        if (call.failedAttempts > 0) {
             RequestBoundEntityManagers.renew();
         }
         CommitPoints.Attempt commits = CommitPoints.start();
@@ -233,8 +206,8 @@ public final class RetryEngine implements AutoCloseable {
         }
         catch (Throwable ex) {
             Throwable failure = withoutRollbackFailure(ex);
-            context.setAttribute(COMMITTED, commits.committed());
-            context.setAttribute(CONNECTION_LOST, commits.connectionLostBeforeCommit(failure));
+            call.committed = commits.committed();
+            call.connectionLost = commits.connectionLostBeforeCommit(failure);
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
                 throw new CommitOutcomeUnknownException(
                         "The connection failed while committing; the transaction may or may not have committed", failure);
@@ -326,78 +299,88 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     /**
-     * Retries while the failure is transient, attempts remain, and the next attempt would start
-     * before the deadline. The next delay is decided here, so that the deadline check and the
-     * back-off agree on it.
+     * One call of a unit of work: what it asked of the engine, what its attempts showed, and the
+     * decisions taken on them. Retries while the failure is transient, attempts remain, and the next
+     * attempt would start before the deadline; the delay is decided with the retry, so that the
+     * deadline check and the back-off agree on it. Used by one thread at a time.
      */
-    private final class TransientFailurePolicy implements RetryPolicy {
+    private final class Call implements RetryLoop.Decisions {
 
-        /**
-         * Decides once per failure: RetryTemplate asks again after the back-off, when the deadline
-         * check would count the back-off twice and the budget would be charged twice.
-         */
-        @Override
-        public boolean canRetry(RetryContext context) {
-            Throwable last = context.getLastThrowable();
-            if (last == null) {
-                return true;
-            }
-            if (closed.getCount() == 0) {
-                return false;
-            }
-            Integer decidedFor = (Integer) context.getAttribute(DECIDED_FOR);
-            if (decidedFor == null || decidedFor != context.getRetryCount()) {
-                context.setAttribute(DECIDED_FOR, context.getRetryCount());
-                context.setAttribute(DECISION, decide(context, last));
-            }
-            return (boolean) context.getAttribute(DECISION);
+        private final RetrySettings settings;
+
+        private final boolean idempotent;
+
+        private final DatabaseCircuitBreaker circuitBreaker;
+
+        private final long startedAt = System.nanoTime();
+
+        private int failedAttempts;
+
+        private Throwable lastFailure;
+
+        private boolean committed;
+
+        private boolean connectionLost;
+
+        private Duration delay = Duration.ZERO;
+
+        private boolean refused;
+
+        private boolean breakerOpen;
+
+        private boolean shuttingDown;
+
+        Call(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
+            this.settings = settings;
+            this.idempotent = idempotent;
+            this.circuitBreaker = circuitBreaker;
         }
 
-        private boolean decide(RetryContext context, Throwable last) {
-            Call call = (Call) context.getAttribute(CALL);
-            RetrySettings settings = call.settings();
-            boolean committed = Boolean.TRUE.equals(context.getAttribute(COMMITTED));
-            boolean connectionLost = Boolean.TRUE.equals(context.getAttribute(CONNECTION_LOST));
-            if (context.getRetryCount() >= settings.maxAttempts()
-                    || !(connectionLost || isRetryable(last, committed, call.idempotent()))) {
+        @Override
+        public boolean retryAfter(Throwable failure) {
+            this.failedAttempts++;
+            this.lastFailure = failure;
+            this.delay = delayAfter(failure);
+            if (closed.getCount() == 0) {
+                this.shuttingDown = true;
                 return false;
             }
-            if (SqlStateFailureClassifier.isOptimisticLockingFailure(last)
-                    && context.getRetryCount() >= settings.optimisticLockMaxAttempts()) {
+            if (this.failedAttempts >= this.settings.maxAttempts()
+                    || !(this.connectionLost || isRetryable(failure, this.committed, this.idempotent))) {
                 return false;
             }
-            if (call.circuitBreaker().isOpen()) {
-                context.setAttribute(BREAKER_OPEN, true);
+            if (SqlStateFailureClassifier.isOptimisticLockingFailure(failure)
+                    && this.failedAttempts >= this.settings.optimisticLockMaxAttempts()) {
                 return false;
             }
-            long startedAt = (long) context.getAttribute("startedAt");
-            long delayNanos = ((Duration) context.getAttribute(DELAY)).toNanos();
-            if (System.nanoTime() + delayNanos - startedAt >= settings.deadline().toNanos()) {
+            if (this.circuitBreaker.isOpen()) {
+                this.breakerOpen = true;
+                return false;
+            }
+            if (System.nanoTime() + this.delay.toNanos() - this.startedAt >= this.settings.deadline().toNanos()) {
                 return false;
             }
             if (!budget.tryRetry()) {
-                context.setAttribute(REFUSED, true);
+                this.refused = true;
                 return false;
             }
             return true;
         }
 
+        /** Sleeps the decided delay, and wakes up at once when the engine is closed. */
         @Override
-        public RetryContext open(RetryContext parent) {
-            RetryContextSupport context = new RetryContextSupport(parent);
-            context.setAttribute("startedAt", System.nanoTime());
-            return context;
-        }
-
-        @Override
-        public void close(RetryContext context) {
-        }
-
-        @Override
-        public void registerThrowable(RetryContext context, Throwable throwable) {
-            ((RetryContextSupport) context).registerThrowable(throwable);
-            context.setAttribute(DELAY, delayAfter(((Call) context.getAttribute(CALL)).settings(), context.getRetryCount(),
-                    throwable));
+        public boolean pause() {
+            logger.warn("resilient-db: attempt " + this.failedAttempts + " of " + this.settings.maxAttempts()
+                    + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
+            listeners.forEach(listener -> listener.onRetry(this.failedAttempts, this.lastFailure, this.delay));
+            try {
+                this.shuttingDown = closed.await(this.delay.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                this.shuttingDown = true;
+            }
+            return !this.shuttingDown;
         }
 
         /**
@@ -405,53 +388,17 @@ public final class RetryEngine implements AutoCloseable {
          * transaction has finished, so its back-off stops growing at the lower contention cap: seconds of
          * waiting would not help it, only let newer transactions take the row first until it runs out of deadline.
          */
-        private Duration delayAfter(RetrySettings settings, int failedAttempts, Throwable failure) {
-            Duration cap = SqlStateFailureClassifier.isContention(failure) ? settings.contentionMaxInterval()
-                    : settings.maxInterval();
-            double base = settings.initialInterval().toMillis() * Math.pow(settings.multiplier(), failedAttempts - 1);
+        private Duration delayAfter(Throwable failure) {
+            Duration cap = SqlStateFailureClassifier.isContention(failure) ? this.settings.contentionMaxInterval()
+                    : this.settings.maxInterval();
+            double base = this.settings.initialInterval().toMillis()
+                    * Math.pow(this.settings.multiplier(), this.failedAttempts - 1);
             double capped = Math.min(base, cap.toMillis());
-            double jitter = settings.jitter();
+            double jitter = this.settings.jitter();
             double factor = 1.0 + ((jitter > 0) ? ThreadLocalRandom.current().nextDouble(-jitter, jitter) : 0.0);
             return Duration.ofMillis(Math.max(0, Math.round(capped * factor)));
         }
 
-    }
-
-    /** Sleeps the delay the policy decided, and wakes up at once when the engine is closed. */
-    private final class JitteredExponentialBackOff implements BackOffPolicy {
-
-        @Override
-        public BackOffContext start(RetryContext context) {
-            return new RetryBackOffContext(context);
-        }
-
-        @Override
-        public void backOff(BackOffContext backOffContext) {
-            RetryContext context = ((RetryBackOffContext) backOffContext).context();
-            Duration delay = (Duration) context.getAttribute(DELAY);
-            Throwable failure = context.getLastThrowable();
-            logger.warn("resilient-db: attempt " + context.getRetryCount() + " of "
-                    + ((Call) context.getAttribute(CALL)).settings().maxAttempts()
-                    + " failed with " + describe(failure) + "; retrying in " + delay.toMillis() + "ms");
-            listeners.forEach(listener -> listener.onRetry(context.getRetryCount(), failure, delay));
-            try {
-                if (closed.await(delay.toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new BackOffInterruptedException("Application is shutting down");
-                }
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                throw new BackOffInterruptedException("Interrupted while waiting to retry", ex);
-            }
-        }
-
-    }
-
-    private record RetryBackOffContext(RetryContext context) implements BackOffContext {
-    }
-
-    /** What one call asked of the engine, kept in its retry context. */
-    private record Call(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
     }
 
 }

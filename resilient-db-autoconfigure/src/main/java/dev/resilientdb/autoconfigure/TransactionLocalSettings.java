@@ -1,4 +1,4 @@
-package dev.resilientdb.pool;
+package dev.resilientdb.autoconfigure;
 
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -8,6 +8,7 @@ import java.util.Locale;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.TransactionManagerDataSources;
 
 import org.springframework.boot.jdbc.DataSourceUnwrapper;
 import org.springframework.jdbc.datasource.ConnectionHolder;
@@ -40,7 +41,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * (autocommit), which run under the server's defaults for the role or database. A transaction that
  * runs its own {@code SET LOCAL statement_timeout} afterwards overrides it. Thread-safe.
  */
-public final class TransactionLocalSettings implements TransactionExecutionListener {
+final class TransactionLocalSettings implements TransactionExecutionListener {
 
     private final PlatformTransactionManager transactionManager;
 
@@ -59,7 +60,7 @@ public final class TransactionLocalSettings implements TransactionExecutionListe
      * @param transactionManager a transaction manager, usually JDBC's or JPA's
      * @param statementTimeout the statement timeout; 0 sets none
      */
-    public static void install(ConfigurableTransactionManager transactionManager, Duration statementTimeout) {
+    static void install(ConfigurableTransactionManager transactionManager, Duration statementTimeout) {
         if (!(transactionManager instanceof PlatformTransactionManager platform)
                 || transactionManager.getTransactionExecutionListeners().stream()
                     .anyMatch(TransactionLocalSettings.class::isInstance)) {
