@@ -7,8 +7,8 @@ import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.pool.PoolStatistics;
 
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.boot.actuate.health.Health;
-import org.springframework.boot.actuate.health.HealthIndicator;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * Health of the database behind a HikariCP pool, for {@code /actuator/health/db}. Unlike Spring

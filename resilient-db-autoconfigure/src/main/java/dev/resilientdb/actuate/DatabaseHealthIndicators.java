@@ -1,14 +1,14 @@
 package dev.resilientdb.actuate;
 
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.boot.actuate.health.CompositeHealthContributor;
-import org.springframework.boot.actuate.health.HealthContributor;
-import org.springframework.boot.actuate.health.HealthIndicator;
-import org.springframework.boot.actuate.health.NamedContributor;
+import org.springframework.boot.health.contributor.CompositeHealthContributor;
+import org.springframework.boot.health.contributor.HealthContributor;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.HealthContributors;
 
 /**
  * The {@code db} health of an application with several DataSources: one member per DataSource bean,
@@ -30,11 +30,8 @@ public class DatabaseHealthIndicators implements CompositeHealthContributor, Dis
     }
 
     @Override
-    public Iterator<NamedContributor<HealthContributor>> iterator() {
-        return this.indicators.entrySet()
-            .stream()
-            .map(entry -> NamedContributor.<HealthContributor>of(entry.getKey(), entry.getValue()))
-            .iterator();
+    public Stream<HealthContributors.Entry> stream() {
+        return this.indicators.entrySet().stream().map(entry -> new HealthContributors.Entry(entry.getKey(), entry.getValue()));
     }
 
     @Override

@@ -11,8 +11,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.actuate.ActuatorTestApplication.Answer;
 import dev.resilientdb.retry.RetryingTransactionTemplate;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
+import org.springframework.boot.micrometer.metrics.test.autoconfigure.AutoConfigureMetrics;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -45,7 +45,7 @@ import static org.assertj.core.api.Assertions.assertThat;
                 "management.endpoints.web.exposure.include=health,metrics,prometheus,dbpool,configprops,env",
                 "management.endpoint.health.show-details=always", "management.endpoint.health.show-components=always",
                 "management.endpoint.env.show-values=always", "management.endpoint.configprops.show-values=always" })
-@AutoConfigureObservability(tracing = false)
+@AutoConfigureMetrics
 @DirtiesContext
 class ActuatorOverHttpTests {
 

@@ -2,7 +2,7 @@ package dev.resilientdb.actuate;
 
 import java.time.Duration;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import tools.jackson.databind.ObjectMapper;
 import dev.resilientdb.actuate.ActuatorTestApplication.Answer;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;

@@ -48,7 +48,7 @@ class ArchitectureTests {
 
     @Test
     void theRetryLibraryIsUsedInOnePlaceOnly() {
-        noClasses().that().doNotHaveSimpleName("SpringRetryLoop").and().doNotHaveSimpleName("FrameworkRetryLoop")
+        noClasses().that().doNotHaveSimpleName("FrameworkRetryLoop").and().doNotHaveSimpleName("FrameworkRetryLoop")
             .and().doNotHaveSimpleName("ResilientDbRetryAutoConfiguration")
             .and(DescribedPredicate.describe("are not nested in a retry loop",
                     (com.tngtech.archunit.core.domain.JavaClass type) -> !type.getName().contains("RetryLoop$")))

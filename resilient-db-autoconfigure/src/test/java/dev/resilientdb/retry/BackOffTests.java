@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.resilientdb.autoconfigure.SpringRetryLoop;
+import dev.resilientdb.autoconfigure.FrameworkRetryLoop;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.dao.CannotAcquireLockException;
@@ -49,7 +49,7 @@ class BackOffTests {
                 delays.add(delay.toMillis());
             }
         };
-        RetryEngine engine = new RetryEngine(new SpringRetryLoop(), new SqlStateFailureClassifier(), List.of(listener));
+        RetryEngine engine = new RetryEngine(new FrameworkRetryLoop(), new SqlStateFailureClassifier(), List.of(listener));
         AtomicInteger attempts = new AtomicInteger();
         String result = engine.execute(() -> {
             if (attempts.incrementAndGet() < 5) {

@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import dev.resilientdb.autoconfigure.SpringRetryLoop;
+import dev.resilientdb.autoconfigure.FrameworkRetryLoop;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.dao.CannotAcquireLockException;
@@ -47,7 +47,7 @@ class RetryBudgetTests {
     @Test
     void engineGivesUpWithTheOriginalFailureWhenTheBudgetIsSpent() {
         RefusalListener listener = new RefusalListener();
-        RetryEngine engine = new RetryEngine(new SpringRetryLoop(), new SqlStateFailureClassifier(), List.of(listener),
+        RetryEngine engine = new RetryEngine(new FrameworkRetryLoop(), new SqlStateFailureClassifier(), List.of(listener),
                 DatabaseCircuitBreaker.disabled(), new RetryBudget(0, 0));
         CannotAcquireLockException deadlock = new CannotAcquireLockException("deadlock", new SQLException("x", "40P01"));
         AtomicInteger attempts = new AtomicInteger();
@@ -61,7 +61,7 @@ class RetryBudgetTests {
 
     @Test
     void withBudgetLeftTheEngineRetries() {
-        RetryEngine engine = new RetryEngine(new SpringRetryLoop(), new SqlStateFailureClassifier(), List.of(), DatabaseCircuitBreaker.disabled(),
+        RetryEngine engine = new RetryEngine(new FrameworkRetryLoop(), new SqlStateFailureClassifier(), List.of(), DatabaseCircuitBreaker.disabled(),
                 new RetryBudget(0, 10));
         AtomicInteger attempts = new AtomicInteger();
         String result = engine.execute(() -> {

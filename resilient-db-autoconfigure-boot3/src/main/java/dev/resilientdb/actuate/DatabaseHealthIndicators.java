@@ -1,0 +1,49 @@
+package dev.resilientdb.actuate;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.boot.actuate.health.CompositeHealthContributor;
+import org.springframework.boot.actuate.health.HealthContributor;
+import org.springframework.boot.actuate.health.HealthIndicator;
+import org.springframework.boot.actuate.health.NamedContributor;
+
+/**
+ * The {@code db} health of an application with several DataSources: one member per DataSource bean,
+ * named after the bean, as Spring Boot's own {@code db} contributor has them
+ * ({@code /actuator/health/db/<bean>}). Closing it closes the members' probes.
+ */
+public class DatabaseHealthIndicators implements CompositeHealthContributor, DisposableBean {
+
+    private final Map<String, HealthIndicator> indicators;
+
+    /** @param indicators the indicator of each DataSource, by bean name */
+    public DatabaseHealthIndicators(Map<String, HealthIndicator> indicators) {
+        this.indicators = new LinkedHashMap<>(indicators);
+    }
+
+    @Override
+    public HealthContributor getContributor(String name) {
+        return this.indicators.get(name);
+    }
+
+    @Override
+    public Iterator<NamedContributor<HealthContributor>> iterator() {
+        return this.indicators.entrySet()
+            .stream()
+            .map(entry -> NamedContributor.<HealthContributor>of(entry.getKey(), entry.getValue()))
+            .iterator();
+    }
+
+    @Override
+    public void destroy() throws Exception {
+        for (HealthIndicator indicator : this.indicators.values()) {
+            if (indicator instanceof DisposableBean disposable) {
+                disposable.destroy();
+            }
+        }
+    }
+
+}
