@@ -45,10 +45,13 @@ class ConfigurationMetadataTests {
     void referenceIsTheConfigurationMetadata() throws IOException {
         String document = Files.readString(CONFIGURATION);
         assertThat(document).as("docs/configuration.md has the reference markers").contains(START, END);
-        String current = document.substring(document.indexOf(START) + START.length(), document.indexOf(END));
+        int start = document.indexOf(START) + START.length();
+        int end = document.indexOf(END);
+        String current = document.substring(start, end);
         String expected = "\n" + reference() + "\n";
         if (Boolean.getBoolean("reference.doc") && !current.equals(expected)) {
-            Files.writeString(CONFIGURATION, document.replace(current, expected), StandardCharsets.UTF_8);
+            Files.writeString(CONFIGURATION, document.substring(0, start) + expected + document.substring(end),
+                    StandardCharsets.UTF_8);
             return;
         }
         assertThat(current).as("the property reference in docs/configuration.md; rewrite it with "
