@@ -2,7 +2,10 @@ package dev.resilientdb.autoconfigure;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.validation.BindValidationException;
@@ -25,6 +28,9 @@ class InvalidResilientDbPropertiesFailureAnalyzer extends AbstractFailureAnalyze
 
     private static final ConfigurationPropertyName ROOT = ConfigurationPropertyName.of(ResilientDbProperties.PREFIX);
 
+    /** Heads the lines of {@code property=value} that, applied together, make the configuration valid. */
+    static final String SUGGESTED_VALUES = "For example, with these values the configuration is valid:";
+
     @Override
     public int getOrder() {
         return Ordered.HIGHEST_PRECEDENCE;
@@ -44,7 +50,12 @@ class InvalidResilientDbPropertiesFailureAnalyzer extends AbstractFailureAnalyze
     private FailureAnalysis analyzeValidation(BindValidationException validation) {
         List<String> problems = new ArrayList<>();
         List<String> fixes = new ArrayList<>();
+        Map<String, String> values = new LinkedHashMap<>();
         for (ObjectError error : validation.getValidationErrors()) {
+            Object[] arguments = error.getArguments();
+            if (arguments != null && arguments.length > 1 && arguments[1] instanceof PropertiesValidation.SuggestedValues suggested) {
+                suggested.byPropertyName().forEach(values::putIfAbsent);
+            }
             if (error instanceof FieldError fieldError) {
                 String property = ResilientDbProperties.PREFIX + "." + dashed(fieldError.getField());
                 problems.add(String.format("  %s = %s: %s", property, valueAndOrigin(validation, property, fieldError),
@@ -56,8 +67,13 @@ class InvalidResilientDbPropertiesFailureAnalyzer extends AbstractFailureAnalyze
                 fixes.add("  " + fix(error));
             }
         }
-        return new FailureAnalysis("Invalid resilient-db configuration:\n" + String.join("\n", problems),
-                "Change these properties:\n" + String.join("\n", fixes), validation);
+        String action = "Change these properties:\n" + String.join("\n", fixes);
+        if (!values.isEmpty()) {
+            action += values.entrySet().stream().map(value -> "  " + value.getKey() + "=" + value.getValue())
+                .collect(Collectors.joining("\n", "\n" + SUGGESTED_VALUES + "\n", ""));
+        }
+        return new FailureAnalysis("Invalid resilient-db configuration:\n" + String.join("\n", problems), action,
+                validation);
     }
 
     private FailureAnalysis analyzeConversion(BindException cause) {

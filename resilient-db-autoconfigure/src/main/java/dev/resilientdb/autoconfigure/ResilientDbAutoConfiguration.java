@@ -32,6 +32,11 @@ import org.springframework.context.annotation.Configuration;
 @EnableConfigurationProperties(ResilientDbProperties.class)
 public class ResilientDbAutoConfiguration {
 
+    @Bean
+    static UnknownResilientDbPropertiesCheck resilientDbUnknownPropertiesCheck() {
+        return new UnknownResilientDbPropertiesCheck();
+    }
+
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnClass(HikariDataSource.class)
     static class HikariPoolConfiguration {

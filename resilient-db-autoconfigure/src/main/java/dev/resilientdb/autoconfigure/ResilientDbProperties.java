@@ -27,6 +27,11 @@ public class ResilientDbProperties implements Validator {
      */
     private boolean enabled = true;
 
+    /**
+     * What an unknown property under resilient.db (a typo such as resilient.db.pool.max-szie) does: fail stops start-up naming it, its origin and the nearest valid property; warn logs the same and starts.
+     */
+    private UnknownKeys unknownKeys = UnknownKeys.FAIL;
+
     private final Pool pool = new Pool();
 
     private final Driver driver = new Driver();
@@ -45,6 +50,14 @@ public class ResilientDbProperties implements Validator {
 
     public void setEnabled(boolean enabled) {
         this.enabled = enabled;
+    }
+
+    public UnknownKeys getUnknownKeys() {
+        return this.unknownKeys;
+    }
+
+    public void setUnknownKeys(UnknownKeys unknownKeys) {
+        this.unknownKeys = unknownKeys;
     }
 
     public Pool getPool() {
@@ -331,6 +344,23 @@ public class ResilientDbProperties implements Validator {
         public void setApplicationName(String applicationName) {
             this.applicationName = applicationName;
         }
+
+    }
+
+    /**
+     * What an unknown property under {@code resilient.db} does.
+     */
+    public enum UnknownKeys {
+
+        /**
+         * Start-up fails, naming each unknown property, where it was set and the nearest valid one.
+         */
+        FAIL,
+
+        /**
+         * One warning per unknown property, with the same facts; the application starts.
+         */
+        WARN
 
     }
 

@@ -31,9 +31,11 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandi
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Role;
+import org.springframework.core.env.Environment;
 import org.springframework.core.retry.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.annotation.AnnotationTransactionAttributeSource;
@@ -140,16 +142,24 @@ public class ResilientDbRetryAutoConfiguration {
         return new TransactionManagersObservingPostProcessor();
     }
 
+    /**
+     * The advisor is created while the bean post-processors are still being registered (the
+     * auto-proxy creator looks for advisors as soon as it is registered), so it reads its order from
+     * the {@link Environment} rather than from the {@link ResilientDbProperties} bean, which would
+     * then be created too early for post-processing (and Spring would say so in a WARN at every start).
+     */
     @Bean
     @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
     static RetryableTransactionalAdvisor resilientDbRetryableTransactionalAdvisor(
             ObjectProvider<TransactionAttributeSource> transactionAttributes, ObjectProvider<RetryEngine> engine,
-            ObjectProvider<RetrySettings> settings, ObjectProvider<ResilientDbProperties> properties,
-            BeanFactory beanFactory) {
+            ObjectProvider<RetrySettings> settings, Environment environment, BeanFactory beanFactory) {
         RetryableTransactionalInterceptor interceptor = new RetryableTransactionalInterceptor(
                 () -> transactionAttributes.getIfUnique(() -> new AnnotationTransactionAttributeSource(false)),
                 engine::getObject, settings::getObject, beanFactory);
-        return new RetryableTransactionalAdvisor(interceptor, properties.getObject().getRetry().getOrder());
+        int order = Binder.get(environment)
+            .bind(ResilientDbProperties.PREFIX + ".retry.order", Integer.class)
+            .orElseGet(() -> new ResilientDbProperties.Retry().getOrder());
+        return new RetryableTransactionalAdvisor(interceptor, order);
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -1,9 +1,12 @@
 package dev.resilientdb.autoconfigure;
 
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -67,7 +70,7 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.pool.saturation-warn-interval | 0s     | must be longer than 0                       | for example 1m
             resilient.db.startup.wait-for-database     | -10s   | must not be negative                        | Set it to 0 to start without waiting
             resilient.db.circuit-breaker.failure-rate-threshold | 150 | must be above 0 and at most 100 (percent) | such as 90
-            resilient.db.circuit-breaker.sliding-window | 1500ms | must be whole seconds                       | for example 10s
+            resilient.db.circuit-breaker.sliding-window | 1500ms | must be whole seconds                       | in whole seconds, for example 2s
             resilient.db.circuit-breaker.minimum-calls | 0      | must be at least 1                          | for example, 20
             resilient.db.circuit-breaker.trial-calls   | 0      | must be at least 1                          | for example, 3
             resilient.db.retry.budget.ratio            | -0.1   | must not be negative                        | for example 0.5
@@ -80,6 +83,63 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             assertThat(analysis.getDescription()).contains(property + " = " + value + " (from ").contains(problem);
             assertThat(analysis.getAction()).contains(property).contains(fix);
         });
+    }
+
+    /**
+     * Issue 14: the analysis never suggests a value that is itself invalid given the other settings
+     * ("min-idle: Lower it to at most -5"); the values it suggests, applied together, let the
+     * application start.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+            // One invalid setting beside the defaults: every rejection the validation makes.
+            "pool.max-size=0", "pool.min-idle=-1", "pool.min-idle=11", "pool.connection-timeout=100ms",
+            "pool.connection-timeout=250ms", "pool.validation-timeout=10ms", "pool.validation-timeout=2s",
+            "pool.idle-timeout=5s", "pool.max-lifetime=10s", "pool.max-lifetime=30s", "pool.keepalive-time=5s",
+            "pool.keepalive-time=40m", "pool.leak-detection-threshold=1s",
+            "pool.saturation-warn-threshold=1.2", "pool.saturation-warn-interval=0s",
+            "driver.connect-timeout=-5s", "driver.socket-timeout=10s", "driver.socket-timeout=500ms",
+            "driver.statement-timeout=-1s", "driver.statement-timeout=0", "retry.max-attempts=0",
+            "retry.optimistic-lock-max-attempts=0", "retry.initial-interval=0ms", "retry.max-interval=50ms",
+            "retry.max-interval=0ms", "retry.contention-max-interval=0ms", "retry.multiplier=0.5", "retry.jitter=1.5",
+            "retry.deadline=0s", "retry.retryable-sql-states=4000", "retry.non-retryable-sql-states=23505,4000",
+            "health.timeout=50ms", "health.timeout=1m", "startup.wait-for-database=-10s",
+            "circuit-breaker.failure-rate-threshold=150", "circuit-breaker.sliding-window=1500ms",
+            "circuit-breaker.sliding-window=500ms", "circuit-breaker.minimum-calls=0",
+            "circuit-breaker.wait-in-open-state=0s", "circuit-breaker.trial-calls=0", "retry.budget.ratio=-0.1",
+            "retry.budget.min-retries-per-second=-1",
+            // Two settings in conflict, where a suggestion must account for the other one.
+            "pool.max-size=-5 pool.min-idle=3", "pool.max-size=0 pool.min-idle=30", "pool.max-size=2 pool.min-idle=-1",
+            "pool.connection-timeout=300ms pool.validation-timeout=2s",
+            "pool.connection-timeout=100ms pool.validation-timeout=10ms",
+            "pool.connection-timeout=100ms pool.validation-timeout=5s", "pool.connection-timeout=250ms pool.validation-timeout=1ms",
+            "pool.max-lifetime=30s pool.keepalive-time=5s", "pool.max-lifetime=10s pool.keepalive-time=40m",
+            "pool.max-lifetime=35s pool.keepalive-time=40s", "driver.socket-timeout=500ms driver.statement-timeout=0",
+            "driver.socket-timeout=2s driver.statement-timeout=-1s", "driver.socket-timeout=-1s driver.statement-timeout=-1s",
+            "driver.socket-timeout=0 driver.statement-timeout=-1s", "retry.initial-interval=0ms retry.max-interval=50ms",
+            "retry.initial-interval=5s retry.max-interval=0ms", "retry.initial-interval=3s retry.max-interval=1s" })
+    void suggestedValuesLetTheApplicationStart(String settings) {
+        String[] invalid = Arrays.stream(settings.split(" ")).map(setting -> "resilient.db." + setting).toArray(String[]::new);
+        this.contextRunner.withPropertyValues(invalid).run(context -> {
+            assertThat(context).hasFailed();
+            FailureAnalysis analysis = StartupFailureAnalysis.of(context.getStartupFailure());
+            assertThat(analysis).isNotNull();
+            String[] suggested = suggestedValues(analysis.getAction());
+            assertThat(suggested).as("suggested values in:%n%s", analysis.getAction()).isNotEmpty();
+            this.contextRunner.withPropertyValues(invalid).withPropertyValues(suggested).run(fixed -> assertThat(fixed)
+                .as("with %s (suggested after %s)", Arrays.toString(suggested), settings)
+                .hasNotFailed());
+        });
+    }
+
+    /** The {@code property=value} lines the analysis offers as a valid set of values. */
+    private static String[] suggestedValues(String action) {
+        int header = action.indexOf("For example, with these values the configuration is valid:");
+        if (header < 0) {
+            return new String[0];
+        }
+        return action.substring(header).lines().skip(1).map(String::trim).filter(line -> line.contains("="))
+            .toArray(String[]::new);
     }
 
     @Test

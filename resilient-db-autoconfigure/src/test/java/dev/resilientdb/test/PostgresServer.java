@@ -195,6 +195,23 @@ public abstract class PostgresServer implements AutoCloseable {
         return Long.parseLong(queryColumn(sql).get(0));
     }
 
+    /**
+     * Makes the server's host-based authentication reject every TCP login of a role, as a missing or
+     * rejecting {@code pg_hba.conf} entry does in production (SQLSTATE 28000), and creates the role
+     * (password {@code <role>-secret}) if it does not exist. Written with server-side SQL, so that it
+     * works for an embedded server and a container alike.
+     */
+    public void rejectLoginsOf(String role) {
+        execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role + "') THEN CREATE ROLE " + role
+                + " LOGIN PASSWORD '" + role + "-secret'; END IF; END $$");
+        String rules = "host all " + role + " 127.0.0.1/32 reject\nhost all " + role + " ::1/128 reject\n";
+        execute("DO $$ DECLARE current text := pg_read_file(current_setting('hba_file')); BEGIN "
+                + "IF position('" + role + " 127.0.0.1/32 reject' IN current) = 0 THEN "
+                + "EXECUTE format('COPY (SELECT unnest(string_to_array(%L, E''\\n''))) TO %L', "
+                + "replace(E'" + rules + "' || current, E'\\t', ' '), current_setting('hba_file')); END IF; END $$");
+        execute("SELECT pg_reload_conf()");
+    }
+
     /** Backend pids of the sessions whose {@code application_name} is the given one. */
     public List<Integer> backendPids(String applicationName) {
         return queryColumn("SELECT pid FROM pg_stat_activity WHERE application_name = '" + applicationName + "'")
