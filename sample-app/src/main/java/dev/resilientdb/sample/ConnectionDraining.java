@@ -13,8 +13,8 @@ import org.apache.catalina.connector.Connector;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
-import org.springframework.boot.web.context.WebServerGracefulShutdownLifecycle;
-import org.springframework.boot.web.embedded.tomcat.TomcatConnectorCustomizer;
+import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
+import org.springframework.boot.web.server.context.WebServerGracefulShutdownLifecycle;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.http.HttpHeaders;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -90,6 +90,15 @@ class ConnectionDraining extends OncePerRequestFilter implements SmartLifecycle,
     @Override
     public boolean isRunning() {
         return this.running;
+    }
+
+    /**
+     * Not stopped when the context is only paused (Spring Framework 7 pauses the test contexts it
+     * caches): a drained connector stays closed, so draining belongs to shutdown alone.
+     */
+    @Override
+    public boolean isPauseable() {
+        return false;
     }
 
     /** Just before Spring Boot's graceful shutdown of the web server. */

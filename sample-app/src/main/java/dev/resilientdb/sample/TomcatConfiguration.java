@@ -2,7 +2,7 @@ package dev.resilientdb.sample;
 
 import org.apache.catalina.core.StandardHost;
 
-import org.springframework.boot.web.embedded.tomcat.TomcatContextCustomizer;
+import org.springframework.boot.tomcat.TomcatContextCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 

@@ -11,10 +11,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -66,7 +66,7 @@ class ApplicationYamlTests {
                 ApplicationYamlTests.class.getClassLoader().getResources("META-INF/spring-configuration-metadata.json"))) {
             try (InputStream in = resource.openStream()) {
                 for (JsonNode property : json.readTree(in).path("properties")) {
-                    String name = property.get("name").asText();
+                    String name = property.get("name").asString();
                     if (name.startsWith("resilient.db.")) {
                         keys.add(name);
                     }

@@ -9,10 +9,10 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
-import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
+import org.springframework.boot.micrometer.metrics.test.autoconfigure.AutoConfigureMetrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * one the sample exports at {@code /actuator/prometheus} after a little traffic, so no panel of it
  * stays empty because of a misspelt or renamed meter.
  */
-@AutoConfigureObservability(tracing = false)
+@AutoConfigureMetrics
 class GrafanaDashboardTests extends SampleHttpTestSupport {
 
     static final Path DASHBOARD = Path.of("deploy", "grafana", "resilient-db-dashboard.json");
@@ -37,9 +37,9 @@ class GrafanaDashboardTests extends SampleHttpTestSupport {
     @Test
     void dashboardParsesAndHasPanelsForPoolRetriesBreakerAndHealth() throws IOException {
         JsonNode dashboard = json.readTree(DASHBOARD.toFile());
-        assertThat(dashboard.path("uid").asText()).isNotBlank();
+        assertThat(dashboard.path("uid").asString()).isNotBlank();
         List<String> titles = new ArrayList<>();
-        dashboard.path("panels").forEach((panel) -> titles.add(panel.path("title").asText()));
+        dashboard.path("panels").forEach((panel) -> titles.add(panel.path("title").asString()));
         assertThat(titles).contains("Pool utilisation", "Connections: active, idle, waiting", "Connection acquire time",
                 "Retries by outcome", "Circuit breaker state", "db health check latency");
         Set<String> metrics = metricNames(dashboard);
@@ -109,7 +109,7 @@ class GrafanaDashboardTests extends SampleHttpTestSupport {
     static Set<String> labelNames(JsonNode dashboard) {
         Set<String> names = new TreeSet<>();
         dashboard.path("panels").forEach((panel) -> panel.path("targets").forEach((target) -> {
-            Matcher legend = Pattern.compile("\\{\\{\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*}}").matcher(target.path("legendFormat").asText());
+            Matcher legend = Pattern.compile("\\{\\{\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*}}").matcher(target.path("legendFormat").asString());
             while (legend.find()) {
                 names.add(legend.group(1));
             }
@@ -132,9 +132,9 @@ class GrafanaDashboardTests extends SampleHttpTestSupport {
     private static List<String> expressions(JsonNode dashboard) {
         List<String> expressions = new ArrayList<>();
         dashboard.path("panels").forEach((panel) -> panel.path("targets")
-            .forEach((target) -> expressions.add(target.path("expr").asText())));
+            .forEach((target) -> expressions.add(target.path("expr").asString())));
         dashboard.path("templating").path("list").forEach((variable) -> {
-            String query = variable.path("query").path("query").asText("");
+            String query = variable.path("query").path("query").asString("");
             if (query.startsWith("label_values(")) {
                 expressions.add(query);
             }

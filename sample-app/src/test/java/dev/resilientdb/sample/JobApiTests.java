@@ -19,8 +19,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -37,12 +37,12 @@ class JobApiTests extends SampleHttpTestSupport {
         Response response = postJob(jobJson(account, "render"));
         assertThat(response.status()).isEqualTo(201);
         JsonNode job = response.json();
-        assertThat(job.get("id").asText()).matches("[0-9a-f-]{36}");
-        assertThat(job.get("account").asText()).isEqualTo(account);
-        assertThat(job.get("type").asText()).isEqualTo("render");
-        assertThat(job.get("status").asText()).isEqualTo("SUBMITTED");
-        assertThat(job.get("createdAt").asText()).endsWith("Z");
-        assertThat(response.header("Location")).isEqualTo("/api/jobs/" + job.get("id").asText());
+        assertThat(job.get("id").asString()).matches("[0-9a-f-]{36}");
+        assertThat(job.get("account").asString()).isEqualTo(account);
+        assertThat(job.get("type").asString()).isEqualTo("render");
+        assertThat(job.get("status").asString()).isEqualTo("SUBMITTED");
+        assertThat(job.get("createdAt").asString()).endsWith("Z");
+        assertThat(response.header("Location")).isEqualTo("/api/jobs/" + job.get("id").asString());
         assertThat(response.header("Idempotent-Replayed")).isEqualTo("false");
         assertThat(usage(account)).isEqualTo(1);
         assertThat(database().queryLong("SELECT count(*) FROM jobs WHERE account = '" + account + "'")).isEqualTo(1);
@@ -51,7 +51,7 @@ class JobApiTests extends SampleHttpTestSupport {
     @Test
     void getReturnsTheStoredJob() {
         JsonNode created = postJob(jobJson(newAccount(), "encode")).json();
-        Response response = get("/api/jobs/" + created.get("id").asText());
+        Response response = get("/api/jobs/" + created.get("id").asString());
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.json()).isEqualTo(created);
     }
@@ -77,7 +77,7 @@ class JobApiTests extends SampleHttpTestSupport {
         }
         Response response = get("/api/accounts/" + account + "/usage");
         assertThat(response.status()).isEqualTo(200);
-        assertThat(response.json().get("account").asText()).isEqualTo(account);
+        assertThat(response.json().get("account").asString()).isEqualTo(account);
         assertThat(response.json().get("jobs").asLong()).isEqualTo(3);
     }
 
@@ -130,7 +130,7 @@ class JobApiTests extends SampleHttpTestSupport {
         assertThat(again.status()).isEqualTo(201);
         assertThat(again.header("Idempotent-Replayed")).isEqualTo("true");
         assertThat(database().queryColumn("SELECT id FROM jobs WHERE idempotency_key = '" + key + "'"))
-            .containsExactly(again.json().get("id").asText());
+            .containsExactly(again.json().get("id").asString());
         assertThat(usage(account)).isEqualTo(2);
     }
 
@@ -147,7 +147,7 @@ class JobApiTests extends SampleHttpTestSupport {
             Set<String> ids = new HashSet<>();
             for (Future<Response> response : clients.invokeAll(requests)) {
                 assertThat(response.get().status()).isEqualTo(201);
-                ids.add(response.get().json().get("id").asText());
+                ids.add(response.get().json().get("id").asString());
             }
             assertThat(ids).hasSize(1);
         }
@@ -192,7 +192,7 @@ class JobApiTests extends SampleHttpTestSupport {
             assertThat(response).startsWith("HTTP/1.1 400").containsIgnoringCase("Content-Type: application/problem+json");
             JsonNode problem = json.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
             assertThat(problem.get("status").asInt()).isEqualTo(400);
-            assertThat(problem.get("title").asText()).isEqualTo("Bad Request");
+            assertThat(problem.get("title").asString()).isEqualTo("Bad Request");
         }
     }
 
@@ -284,7 +284,7 @@ class JobApiTests extends SampleHttpTestSupport {
         assertThat(response.contentType()).startsWith("application/problem+json");
         JsonNode problem = response.json();
         assertThat(problem.get("status").asInt()).isEqualTo(status);
-        assertThat(problem.get("title").asText()).isNotBlank();
+        assertThat(problem.get("title").asString()).isNotBlank();
         assertThat(problem.has("trace")).isFalse();
         assertThat(response.body()).doesNotContain("Exception", "\tat ", "SELECT", "INSERT", "password",
                 PostgresServers_PASSWORD);

@@ -8,10 +8,11 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.UUID;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
 
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
@@ -82,12 +83,7 @@ abstract class SampleHttpTestSupport {
     }
 
     static String jobJson(String account, String type) {
-        try {
-            return json.writeValueAsString(new java.util.LinkedHashMap<>(java.util.Map.of("account", account, "type", type)));
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException(ex);
-        }
+        return json.writeValueAsString(new java.util.LinkedHashMap<>(java.util.Map.of("account", account, "type", type)));
     }
 
     static String newAccount() {
@@ -117,7 +113,7 @@ abstract class SampleHttpTestSupport {
             try {
                 return SampleHttpTestSupport.json.readTree(this.raw.body());
             }
-            catch (IOException ex) {
+            catch (JacksonException ex) {
                 throw new IllegalStateException("Not JSON: " + this.raw.body(), ex);
             }
         }

@@ -9,9 +9,8 @@ import org.springframework.context.annotation.Profile;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.TransientDataAccessException;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.retry.annotation.Backoff;
-import org.springframework.retry.annotation.EnableRetry;
-import org.springframework.retry.annotation.Retryable;
+import org.springframework.resilience.annotation.EnableResilientMethods;
+import org.springframework.resilience.annotation.Retryable;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.transaction.TransactionSystemException;
@@ -19,14 +18,15 @@ import org.springframework.transaction.annotation.Transactional;
 
 /**
  * The same unit of work as {@link JobService}, written the way applications without the starter do
- * it: Spring Retry's {@code @Retryable} around {@code @Transactional}. Active only under the
+ * it: Spring Framework's {@code @Retryable} around {@code @Transactional}. Active only under the
  * {@code baseline} profile ({@code application-baseline.yml} also turns the starter off), as the
  * "plain Spring Boot" side of the side-by-side benchmark in {@code benchmarks/}; the sample itself
  * never uses it.
  * <p>
  * The retry is a diligent hand-written one: it also retries Spring's non-transient connection
- * failures, which a retry on {@code TransientDataAccessException} alone would miss. Three attempts,
- * 100 ms back-off doubling up to 1 s, Spring Retry's order (outside the transaction).
+ * failures, which a retry on {@code TransientDataAccessException} alone would miss. Three attempts
+ * (two retries), 100 ms back-off doubling up to 1 s, outside the transaction (Spring Framework puts its
+ * retry advice before the advisors already on the bean).
  */
 @Service
 @Primary
@@ -38,36 +38,36 @@ public class BaselineJobService extends JobService {
     }
 
     @Override
-    @Retryable(retryFor = { TransientDataAccessException.class, DataAccessResourceFailureException.class,
-            CannotCreateTransactionException.class, TransactionSystemException.class }, maxAttempts = 3,
-            backoff = @Backoff(delay = 100, multiplier = 2, maxDelay = 1000))
+    @Retryable(includes = { TransientDataAccessException.class, DataAccessResourceFailureException.class,
+            CannotCreateTransactionException.class, TransactionSystemException.class }, maxRetries = 2,
+            delay = 100, multiplier = 2, maxDelay = 1000)
     @Transactional
     public JobSubmission submit(String account, String type, String idempotencyKey) {
         return super.submit(account, type, idempotencyKey);
     }
 
     @Override
-    @Retryable(retryFor = { TransientDataAccessException.class, DataAccessResourceFailureException.class,
-            CannotCreateTransactionException.class, TransactionSystemException.class }, maxAttempts = 3,
-            backoff = @Backoff(delay = 100, multiplier = 2, maxDelay = 1000))
+    @Retryable(includes = { TransientDataAccessException.class, DataAccessResourceFailureException.class,
+            CannotCreateTransactionException.class, TransactionSystemException.class }, maxRetries = 2,
+            delay = 100, multiplier = 2, maxDelay = 1000)
     @Transactional(readOnly = true)
     public Optional<Job> find(UUID id) {
         return super.find(id);
     }
 
     @Override
-    @Retryable(retryFor = { TransientDataAccessException.class, DataAccessResourceFailureException.class,
-            CannotCreateTransactionException.class, TransactionSystemException.class }, maxAttempts = 3,
-            backoff = @Backoff(delay = 100, multiplier = 2, maxDelay = 1000))
+    @Retryable(includes = { TransientDataAccessException.class, DataAccessResourceFailureException.class,
+            CannotCreateTransactionException.class, TransactionSystemException.class }, maxRetries = 2,
+            delay = 100, multiplier = 2, maxDelay = 1000)
     @Transactional(readOnly = true)
     public AccountUsage usage(String account) {
         return super.usage(account);
     }
 
-    /** Spring Retry's annotation support, for the baseline only. */
+    /** Spring Framework's {@code @Retryable} support, for the baseline only. */
     @Configuration(proxyBeanMethods = false)
     @Profile("baseline")
-    @EnableRetry
+    @EnableResilientMethods
     static class BaselineRetryConfiguration {
 
     }
