@@ -43,4 +43,12 @@ class RetryEngineShutdown implements SmartLifecycle {
         return PHASE;
     }
 
+    /**
+     * Not stopped when Spring Framework 7 pauses the context (a cached test context, for example):
+     * closing the engine is for good. No {@code @Override}: Spring Framework 6.2 has no such method.
+     */
+    public boolean isPauseable() {
+        return false;
+    }
+
 }
