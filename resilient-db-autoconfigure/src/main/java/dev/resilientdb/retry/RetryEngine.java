@@ -136,7 +136,8 @@ public final class RetryEngine implements AutoCloseable {
             TransactionBoundary.rejectConflictingJoin(definition);
             return unitOfWork.run();
         }
-        return retry(unitOfWork, settings, idempotent, this.circuitBreakers.forTransactionManager(transactionManager));
+        return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
+                this.circuitBreakers.forTransactionManager(transactionManager));
     }
 
     /**
@@ -149,7 +150,7 @@ public final class RetryEngine implements AutoCloseable {
      */
     public <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
-            return retry(unitOfWork::get, settings, idempotent, this.circuitBreakers.shared());
+            return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared());
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -159,13 +160,13 @@ public final class RetryEngine implements AutoCloseable {
         }
     }
 
-    private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
+    private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
             DatabaseCircuitBreaker circuitBreaker) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
-                return retryWithin(unitOfWork, settings, idempotent, circuitBreaker);
+                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker));
             });
         }
         catch (DatabaseUnavailableException ex) {
@@ -176,9 +177,8 @@ public final class RetryEngine implements AutoCloseable {
         }
     }
 
-    private <T> T retryWithin(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
-            DatabaseCircuitBreaker circuitBreaker) throws Throwable {
-        Call call = new Call(settings, idempotent, circuitBreaker);
+    private <T> T retryWithin(UnitOfWork<T> unitOfWork, Call call) throws Throwable {
+        RetrySettings settings = call.settings();
         RetryContext[] context = new RetryContext[1];
         this.budget.firstAttempt();
         try {
@@ -211,7 +211,7 @@ public final class RetryEngine implements AutoCloseable {
                         + " because the circuit breaker is open; failure " + describe(ex));
             }
             else {
-                giveUp(ex, attempts, settings, idempotent,
+                giveUp(ex, attempts, call,
                         context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(COMMITTED)),
                         context[0] != null && Boolean.TRUE.equals(context[0].getAttribute(CONNECTION_LOST)));
             }
@@ -268,8 +268,12 @@ public final class RetryEngine implements AutoCloseable {
         this.circuitBreakers.close();
     }
 
-    private void giveUp(Throwable failure, int attempts, RetrySettings settings, boolean idempotent, boolean committed,
-            boolean connectionLost) {
+    private void giveUp(Throwable failure, int attempts, Call call, boolean committed, boolean connectionLost) {
+        RetrySettings settings = call.settings();
+        boolean idempotent = call.idempotent();
+        if (call.ownReadOnlyWrite(failure)) {
+            return;
+        }
         if (outcomeUnknown(failure) && !idempotent) {
             logger.warn("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
                     + "); not retried because the unit of work is not marked idempotent");
@@ -358,7 +362,7 @@ public final class RetryEngine implements AutoCloseable {
             RetrySettings settings = call.settings();
             boolean committed = Boolean.TRUE.equals(context.getAttribute(COMMITTED));
             boolean connectionLost = Boolean.TRUE.equals(context.getAttribute(CONNECTION_LOST));
-            if (context.getRetryCount() >= settings.maxAttempts()
+            if (context.getRetryCount() >= settings.maxAttempts() || call.ownReadOnlyWrite(last)
                     || !(connectionLost || isRetryable(last, committed, call.idempotent()))) {
                 return false;
             }
@@ -450,8 +454,22 @@ public final class RetryEngine implements AutoCloseable {
     private record RetryBackOffContext(RetryContext context) implements BackOffContext {
     }
 
-    /** What one call asked of the engine, kept in its retry context. */
-    private record Call(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
+    /**
+     * What one call asked of the engine, kept in its retry context.
+     *
+     * @param readOnly whether the application declared the unit of work's transaction read-only
+     */
+    private record Call(RetrySettings settings, boolean idempotent, boolean readOnly,
+            DatabaseCircuitBreaker circuitBreaker) {
+
+        /**
+         * Whether the failure is a write refused (25006) in a transaction the application itself declared
+         * read-only: its own mistake, which every attempt would repeat, not a server demoted by a failover.
+         */
+        boolean ownReadOnlyWrite(Throwable failure) {
+            return this.readOnly && SqlStates.isReadOnlySqlTransaction(failure);
+        }
+
     }
 
 }
