@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
  * acknowledged commit survives a hard kill of the primary followed by a promotion; with
  * {@link Replication#ASYNCHRONOUS} the last acknowledged commits can be lost that way. A promoted
  * standby runs asynchronously (it has no standby of its own until {@link #rejoinAsStandby} gives it one),
- * so that it keeps accepting writes alone, as a cluster manager's non-strict synchronous mode does.
+ * so that it keeps accepting writes alone, as a cluster manager's non-strict synchronous mode does; once a
+ * standby rejoins, the pair is synchronous again.
  * <p>
  * The roles move: {@link #primary()} is whichever server is primary now. Always embedded, even where a
  * Docker engine answers, because the harness must copy data directories and write signal files.
@@ -47,12 +48,16 @@ public final class StreamingReplica implements AutoCloseable {
 
     private volatile EmbeddedPostgresServer standby;
 
+    /** Whether the primary now waits for its standby before acknowledging a commit. */
+    private volatile boolean synchronousNow;
+
     private StreamingReplica(Replication replication, EmbeddedPostgresServer first, EmbeddedPostgresServer second) {
         this.replication = replication;
         this.first = first;
         this.second = second;
         this.primary = first;
         this.standby = second;
+        this.synchronousNow = replication == Replication.SYNCHRONOUS;
     }
 
     /**
@@ -138,6 +143,7 @@ public final class StreamingReplica implements AutoCloseable {
         long readWrite = promoted.awaitReadWriteReadyLine(logStart, TIMEOUT);
         this.primary = promoted;
         this.standby = null;
+        this.synchronousNow = false;
         return readWrite;
     }
 
@@ -155,7 +161,8 @@ public final class StreamingReplica implements AutoCloseable {
     /**
      * Starts the stopped (or killed) former primary again as a standby of the current primary:
      * {@code standby.signal}, {@code primary_conninfo} to the new primary, the latest timeline. Returns
-     * once it streams from the new primary. A server killed hard may have written WAL that never reached
+     * once it streams from the new primary, which then, for {@link Replication#SYNCHRONOUS}, waits for it
+     * again before acknowledging a commit. A server killed hard may have written WAL that never reached
      * the promoted standby; its timeline then diverged, it cannot follow, and this fails saying so
      * (PostgreSQL needs {@code pg_rewind} or a new copy then).
      */
@@ -168,6 +175,12 @@ public final class StreamingReplica implements AutoCloseable {
         rejoining.start();
         this.standby = rejoining;
         awaitStreaming();
+        if (this.replication == Replication.SYNCHRONOUS) {
+            this.primary.execute("ALTER SYSTEM SET synchronous_standby_names = '*'");
+            this.primary.execute("SELECT pg_reload_conf()");
+            this.synchronousNow = true;
+            awaitStreaming();
+        }
     }
 
     /**
@@ -202,7 +215,7 @@ public final class StreamingReplica implements AutoCloseable {
         EmbeddedPostgresServer standby = requireStandby();
         String condition = "SELECT count(*) > 0 FROM pg_stat_replication WHERE application_name = '"
                 + walReceiverName(standby) + "' AND state = 'streaming'"
-                + (this.replication == Replication.SYNCHRONOUS && this.primary == this.first ? " AND sync_state = 'sync'" : "");
+                + (this.synchronousNow ? " AND sync_state = 'sync'" : "");
         awaitTrue(this.primary, condition, "the standby on port " + standby.port() + " to stream from the primary on port "
                 + this.primary.port());
     }
@@ -222,6 +235,8 @@ public final class StreamingReplica implements AutoCloseable {
                 + walReceiverName(follower));
         writeAutoConf(follower, "recovery_target_timeline", "latest");
         writeAutoConf(follower, "default_transaction_read_only", null);
+        // Were it promoted later, it would otherwise wait for a standby it may not have.
+        writeAutoConf(follower, "synchronous_standby_names", null);
         try {
             Files.writeString(follower.dataDirectory().resolve("standby.signal"), "");
         }
