@@ -162,9 +162,11 @@ public final class StreamingReplica implements AutoCloseable {
      * Starts the stopped (or killed) former primary again as a standby of the current primary:
      * {@code standby.signal}, {@code primary_conninfo} to the new primary, the latest timeline. Returns
      * once it streams from the new primary, which then, for {@link Replication#SYNCHRONOUS}, waits for it
-     * again before acknowledging a commit. A server killed hard may have written WAL that never reached
-     * the promoted standby; its timeline then diverged, it cannot follow, and this fails saying so
-     * (PostgreSQL needs {@code pg_rewind} or a new copy then).
+     * again before acknowledging a commit. A server killed hard may have flushed WAL that never reached
+     * the promoted standby; its timeline then diverged, it cannot follow (PostgreSQL needs {@code pg_rewind}
+     * or a new copy), and this fails after waiting for it to stream. (In three runs of a primary killed
+     * under synchronous write load it could follow each time; a test that needs the killed primary back
+     * for certain uses {@link #startReadOnly}.)
      */
     public synchronized void rejoinAsStandby(PostgresServer server) {
         EmbeddedPostgresServer rejoining = own(server);
@@ -185,8 +187,9 @@ public final class StreamingReplica implements AutoCloseable {
 
     /**
      * Starts the stopped (or killed) former primary again as a server that refuses every write with
-     * SQLSTATE 25006 ({@code default_transaction_read_only=on}), for the demoted primary that cannot
-     * follow the new one because its timeline diverged. It is not a standby and does not replicate.
+     * SQLSTATE 25006 ({@code default_transaction_read_only=on}): a demoted primary that is reachable and
+     * refuses writes whether or not its timeline diverged from the new primary's, which a hard kill can
+     * cause. It is not a standby and does not replicate.
      */
     public synchronized void startReadOnly(PostgresServer server) {
         EmbeddedPostgresServer demoted = own(server);

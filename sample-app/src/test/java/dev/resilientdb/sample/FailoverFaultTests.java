@@ -114,7 +114,8 @@ class FailoverFaultTests {
             faultAt[0] = System.nanoTime();
             oldPrimary.kill();
             long promoted = pair.promoteStandby();
-            // Back while the load runs, refusing writes: it cannot follow the new primary, whose timeline it left.
+            // Back while the load runs, refusing writes; read-only rather than a standby, because a primary killed
+            // hard may have WAL the new primary never got, and then cannot follow it (StreamingReplica#startReadOnly).
             pair.startReadOnly(oldPrimary);
             return promoted;
         });
