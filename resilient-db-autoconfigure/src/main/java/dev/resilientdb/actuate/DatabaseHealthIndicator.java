@@ -4,6 +4,7 @@ import java.util.function.Supplier;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.PoolStatistics;
 
 import org.springframework.beans.factory.DisposableBean;
@@ -20,7 +21,9 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  * holds connections or, when it holds none, the server accepts a new one. So a server out of slots
  * is UP while the pool still holds connections, and DOWN while it holds none, although the probe's
  * own connection still answers. Details: both facts ({@code reachable}, {@code connectionAvailable}),
- * the pool's statistics, whether it is saturated, the check's latency, and the state of the retry
+ * the server that answered ({@code server}, {@code host:port}) and whether it is the primary
+ * ({@code primary}), which is where the pool's new connections go, the failovers the pool has seen
+ * ({@code failovers}), the pool's statistics, whether it is saturated, the check's latency, and the state of the retry
  * engine's circuit breaker; never the URL, credentials or SQL.
  */
 public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean {
@@ -73,6 +76,13 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
         String breaker = this.circuitBreakerState.get();
         if (breaker != null) {
             health.withDetail("circuitBreaker", breaker);
+        }
+        if (result.server() != null) {
+            health.withDetail("server", result.server().address()).withDetail("primary", result.server().primary());
+        }
+        FailoverMonitor monitor = FailoverMonitor.of(this.dataSource);
+        if (monitor != null) {
+            health.withDetail("failovers", monitor.failovers());
         }
         if (result.error() != null) {
             health.withDetail("error", result.error());

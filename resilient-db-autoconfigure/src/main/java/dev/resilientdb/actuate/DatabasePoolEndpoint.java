@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Properties;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.PoolStatistics;
 
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -28,8 +29,10 @@ public class DatabasePoolEndpoint {
     }
 
     /**
-     * Statistics and effective settings of each pool, under {@code pools} by bean name; never the URL,
-     * credentials or arbitrary driver properties.
+     * Statistics and effective settings of each pool, under {@code pools} by bean name, and the server
+     * its new connections reach as the {@code db} health check last saw it ({@code server}: {@code address},
+     * {@code primary}; absent before the first check) with the failovers it has seen ({@code failovers});
+     * never the URL, credentials or arbitrary driver properties.
      */
     @ReadOperation
     public Map<String, Object> pool() {
@@ -41,6 +44,17 @@ public class DatabasePoolEndpoint {
     private static Map<String, Object> describe(HikariDataSource dataSource) {
         Map<String, Object> pool = new LinkedHashMap<>();
         pool.put("statistics", statistics(PoolStatistics.of(dataSource)));
+        FailoverMonitor monitor = FailoverMonitor.of(dataSource);
+        if (monitor != null) {
+            FailoverMonitor.Server server = monitor.lastSeen();
+            if (server != null) {
+                Map<String, Object> seen = new LinkedHashMap<>();
+                seen.put("address", server.address());
+                seen.put("primary", server.primary());
+                pool.put("server", seen);
+            }
+            pool.put("failovers", monitor.failovers());
+        }
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("maxSize", dataSource.getMaximumPoolSize());
         settings.put("minIdle", dataSource.getMinimumIdle());

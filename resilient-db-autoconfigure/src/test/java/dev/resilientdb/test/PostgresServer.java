@@ -37,8 +37,9 @@ public abstract class PostgresServer implements AutoCloseable {
      */
     protected static final List<String> READY_LOG_SETTINGS = List.of("log_line_prefix=%n:", "lc_messages=C");
 
+    /** A primary's "ready to accept connections", or a hot standby's "ready to accept read-only connections". */
     private static final Pattern READY_LINE = Pattern
-        .compile("(?m)^(\\d+)\\.(\\d{3}):LOG:\\s+database system is ready to accept connections");
+        .compile("(?m)^(\\d+)\\.(\\d{3}):LOG:\\s+database system is ready to accept (read-only )?connections");
 
     private final int port;
 
@@ -255,12 +256,26 @@ public abstract class PostgresServer implements AutoCloseable {
         throw new IllegalStateException("PostgreSQL on port " + this.port + " did not accept connections within " + timeout, last);
     }
 
-    /** The instant of the last "ready to accept connections" line in a server log, or {@code null}. */
+    /**
+     * The instant of the last "ready to accept connections" line in a server log (a hot standby's
+     * "ready to accept read-only connections" too), or {@code null}.
+     */
     protected static Instant lastReadyInstant(String log) {
+        return lastReadyInstant(log, true);
+    }
+
+    /**
+     * The instant of the last ready line in a server log, or {@code null}; with {@code readOnlyToo}
+     * false, only a line that says the server accepts read-write connections (a primary, or a
+     * standby once promoted).
+     */
+    protected static Instant lastReadyInstant(String log, boolean readOnlyToo) {
         Instant last = null;
         Matcher ready = READY_LINE.matcher(log);
         while (ready.find()) {
-            last = Instant.ofEpochSecond(Long.parseLong(ready.group(1)), Long.parseLong(ready.group(2)) * 1_000_000);
+            if (readOnlyToo || ready.group(3) == null) {
+                last = Instant.ofEpochSecond(Long.parseLong(ready.group(1)), Long.parseLong(ready.group(2)) * 1_000_000);
+            }
         }
         return last;
     }

@@ -1,6 +1,7 @@
 package dev.resilientdb.pool;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -10,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -18,8 +20,16 @@ import com.zaxxer.hikari.HikariDataSource;
  * dedicated connection of its own, opened with the pool's settings and reopened when broken. A
  * check never takes longer than the timeout, however the server behaves, and concurrent checks
  * share the one in progress instead of piling up. Thread-safe.
+ * <p>
+ * The round trip also reads which server answered and whether it is the primary
+ * ({@code inet_server_addr()}, {@code inet_server_port()}, {@code pg_is_in_recovery()},
+ * {@code transaction_read_only}), and tells the pool's {@link FailoverMonitor}. When the pool's URL asks
+ * for the primary ({@code targetServerType=primary}) and the server no longer is, the probe drops its
+ * connection, so that its next check reaches the new primary as the pool's new connections do.
  */
 public final class DatabaseProbe implements AutoCloseable {
+
+    private static final Pattern PRIMARY = Pattern.compile("(?i)targetServerType=(primary|master)(&|$)");
 
     private final HikariDataSource dataSource;
 
@@ -28,6 +38,8 @@ public final class DatabaseProbe implements AutoCloseable {
     private final String applicationName;
 
     private final ExecutorService executor;
+
+    private final boolean primaryWanted;
 
     /** Used only on the executor's thread. */
     private Connection connection;
@@ -45,6 +57,7 @@ public final class DatabaseProbe implements AutoCloseable {
         this.dataSource = dataSource;
         this.timeout = timeout;
         this.applicationName = applicationName;
+        this.primaryWanted = wantsPrimary(dataSource);
         this.executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "resilient-db-probe-" + applicationName);
             thread.setDaemon(true);
@@ -67,7 +80,7 @@ public final class DatabaseProbe implements AutoCloseable {
         CompletableFuture<Result> check;
         synchronized (this) {
             if (this.executor.isShutdown()) {
-                return new Result(false, since(start), null, "closed");
+                return new Result(false, since(start), null, "closed", null);
             }
             if (newConnection) {
                 if (this.inFlightWithNewConnection == null || this.inFlightWithNewConnection.isDone()) {
@@ -86,22 +99,23 @@ public final class DatabaseProbe implements AutoCloseable {
             return check.get(this.timeout.toNanos(), TimeUnit.NANOSECONDS);
         }
         catch (TimeoutException ex) {
-            return new Result(false, since(start), null, "no answer within " + this.timeout.toMillis() + "ms");
+            return new Result(false, since(start), null, "no answer within " + this.timeout.toMillis() + "ms", null);
         }
         catch (ExecutionException ex) {
-            return new Result(false, since(start), null, ex.getCause().getClass().getSimpleName());
+            return new Result(false, since(start), null, ex.getCause().getClass().getSimpleName(), null);
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            return new Result(false, since(start), null, "interrupted");
+            return new Result(false, since(start), null, "interrupted", null);
         }
     }
 
     private Result roundTrip(boolean newConnection) {
         long start = System.nanoTime();
         boolean reused = this.connection != null;
+        FailoverMonitor.Server server;
         try {
-            selectOne();
+            server = whoAnswers();
         }
         catch (SQLException ex) {
             closeConnection();
@@ -110,37 +124,62 @@ public final class DatabaseProbe implements AutoCloseable {
             }
             // A connection kept from before a restart fails once; a fresh one tells the truth.
             try {
-                selectOne();
-                return new Result(true, since(start), null, null);
+                server = whoAnswers();
+                reused = false;
             }
             catch (SQLException retry) {
                 closeConnection();
                 return failure(start, retry, "");
             }
         }
+        if (!server.primary() && this.primaryWanted) {
+            // Demoted under the probe's connection: the next check connects again, to the new primary.
+            closeConnection();
+        }
+        FailoverMonitor monitor = FailoverMonitor.of(this.dataSource);
+        if (monitor != null) {
+            monitor.serverSeen(server, this.primaryWanted);
+        }
         if (newConnection && reused) {
             try (Connection fresh = DirectConnections.open(this.dataSource, this.applicationName, this.timeout)) {
                 // Opened: the server accepts new connections.
             }
             catch (SQLException ex) {
-                return failure(start, ex, " on a new connection");
+                return failure(start, ex, " on a new connection", server);
             }
         }
-        return new Result(true, since(start), null, null);
+        return new Result(true, since(start), null, null, server);
     }
 
-    private void selectOne() throws SQLException {
+    /** One round trip that also says which server answered and whether it is the primary. */
+    private FailoverMonitor.Server whoAnswers() throws SQLException {
         if (this.connection == null || this.connection.isClosed()) {
             this.connection = DirectConnections.open(this.dataSource, this.applicationName, this.timeout);
         }
-        try (Statement statement = this.connection.createStatement()) {
-            statement.execute("SELECT 1");
+        try (Statement statement = this.connection.createStatement();
+                ResultSet row = statement.executeQuery("SELECT host(inet_server_addr()), inet_server_port(), "
+                        + "NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'")) {
+            row.next();
+            return new FailoverMonitor.Server(row.getString(1), row.getInt(2), row.getBoolean(3));
         }
     }
 
+    /** Whether the pool's URL or driver properties ask for the primary ({@code targetServerType}). */
+    private static boolean wantsPrimary(HikariDataSource dataSource) {
+        String property = dataSource.getDataSourceProperties().getProperty("targetServerType");
+        if (property != null) {
+            return PRIMARY.matcher("targetServerType=" + property).find();
+        }
+        return dataSource.getJdbcUrl() != null && PRIMARY.matcher(dataSource.getJdbcUrl()).find();
+    }
+
     private static Result failure(long start, SQLException ex, String where) {
+        return failure(start, ex, where, null);
+    }
+
+    private static Result failure(long start, SQLException ex, String where, FailoverMonitor.Server server) {
         return new Result(false, since(start), ex.getSQLState(),
-                "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")" + where);
+                "SQLSTATE " + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")" + where, server);
     }
 
     /** Closes the probe's connection; the next check opens a new one. */
@@ -182,8 +221,11 @@ public final class DatabaseProbe implements AutoCloseable {
      * @param latency how long the check took for the caller
      * @param sqlState the SQLSTATE of the failure, if the server or driver gave one
      * @param error what went wrong, without URL, credentials or SQL; {@code null} when reachable
+     * @param server which server answered the round trip and whether it is the primary; {@code null} when
+     * none did
      */
-    public record Result(boolean reachable, Duration latency, String sqlState, String error) {
+    public record Result(boolean reachable, Duration latency, String sqlState, String error,
+            FailoverMonitor.Server server) {
 
         /** Whether the server refused a new connection because all its slots are taken (53300). */
         public boolean tooManyConnections() {

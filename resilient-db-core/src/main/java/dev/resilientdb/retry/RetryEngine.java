@@ -119,7 +119,8 @@ public final class RetryEngine implements AutoCloseable {
             TransactionBoundary.rejectConflictingJoin(definition);
             return unitOfWork.run();
         }
-        return retry(unitOfWork, settings, idempotent, this.circuitBreakers.forTransactionManager(transactionManager));
+        return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
+                this.circuitBreakers.forTransactionManager(transactionManager));
     }
 
     /**
@@ -132,7 +133,7 @@ public final class RetryEngine implements AutoCloseable {
      */
     public <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
-            return retry(unitOfWork::get, settings, idempotent, this.circuitBreakers.shared());
+            return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared());
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -142,13 +143,13 @@ public final class RetryEngine implements AutoCloseable {
         }
     }
 
-    private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
+    private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
             DatabaseCircuitBreaker circuitBreaker) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
-                return retryWithin(unitOfWork, settings, idempotent, circuitBreaker);
+                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker));
             });
         }
         catch (DatabaseUnavailableException ex) {
@@ -159,9 +160,7 @@ public final class RetryEngine implements AutoCloseable {
         }
     }
 
-    private <T> T retryWithin(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent,
-            DatabaseCircuitBreaker circuitBreaker) throws Throwable {
-        Call call = new Call(settings, idempotent, circuitBreaker);
+    private <T> T retryWithin(UnitOfWork<T> unitOfWork, Call call) throws Throwable {
         this.budget.firstAttempt();
         try {
             T result = this.loop.run(() -> attempt(unitOfWork, call), call);
@@ -186,7 +185,7 @@ public final class RetryEngine implements AutoCloseable {
                         + " because the circuit breaker is open; failure " + describe(ex));
             }
             else {
-                giveUp(ex, attempts, settings, idempotent, call.committed, call.connectionLost);
+                giveUp(ex, attempts, call);
             }
             throw ex;
         }
@@ -241,8 +240,14 @@ public final class RetryEngine implements AutoCloseable {
         this.circuitBreakers.close();
     }
 
-    private void giveUp(Throwable failure, int attempts, RetrySettings settings, boolean idempotent, boolean committed,
-            boolean connectionLost) {
+    private void giveUp(Throwable failure, int attempts, Call call) {
+        if (call.ownReadOnlyWrite(failure)) {
+            return;
+        }
+        RetrySettings settings = call.settings;
+        boolean idempotent = call.idempotent;
+        boolean committed = call.committed;
+        boolean connectionLost = call.connectionLost;
         if (outcomeUnknown(failure) && !idempotent) {
             logger.warn("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
                     + "); not retried because the unit of work is not marked idempotent");
@@ -310,6 +315,9 @@ public final class RetryEngine implements AutoCloseable {
 
         private final boolean idempotent;
 
+        /** Whether the application declared the unit of work's transaction read-only. */
+        private final boolean readOnly;
+
         private final DatabaseCircuitBreaker circuitBreaker;
 
         private final long startedAt = System.nanoTime();
@@ -330,9 +338,10 @@ public final class RetryEngine implements AutoCloseable {
 
         private boolean shuttingDown;
 
-        Call(RetrySettings settings, boolean idempotent, DatabaseCircuitBreaker circuitBreaker) {
+        Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker) {
             this.settings = settings;
             this.idempotent = idempotent;
+            this.readOnly = readOnly;
             this.circuitBreaker = circuitBreaker;
         }
 
@@ -345,7 +354,7 @@ public final class RetryEngine implements AutoCloseable {
                 this.shuttingDown = true;
                 return false;
             }
-            if (this.failedAttempts >= this.settings.maxAttempts()
+            if (this.failedAttempts >= this.settings.maxAttempts() || ownReadOnlyWrite(failure)
                     || !(this.connectionLost || isRetryable(failure, this.committed, this.idempotent))) {
                 return false;
             }
@@ -365,6 +374,14 @@ public final class RetryEngine implements AutoCloseable {
                 return false;
             }
             return true;
+        }
+
+        /**
+         * Whether the failure is a write refused (25006) in a transaction the application itself declared
+         * read-only: its own mistake, which every attempt would repeat, not a server demoted by a failover.
+         */
+        boolean ownReadOnlyWrite(Throwable failure) {
+            return this.readOnly && SqlStates.isReadOnlySqlTransaction(failure);
         }
 
         /** Sleeps the decided delay, and wakes up at once when the engine is closed. */

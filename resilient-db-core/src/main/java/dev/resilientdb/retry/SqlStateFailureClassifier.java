@@ -17,7 +17,10 @@ import org.springframework.dao.TransientDataAccessException;
  * <p>
  * Transient (retried): class 08 (connection exceptions), 53300 {@code too_many_connections}, 57P01
  * {@code admin_shutdown}, 57P02 {@code crash_shutdown}, 57P03 {@code cannot_connect_now}, 40001
- * {@code serialization_failure}, 40P01 {@code deadlock_detected}; without a SQLSTATE, an exhausted
+ * {@code serialization_failure}, 40P01 {@code deadlock_detected}, 25006 {@code read_only_sql_transaction}
+ * (a write on a connection to a server that a failover demoted: the server refused the statement, so nothing
+ * of it committed, and the pool has evicted the connection; the engine does not retry 25006 where the
+ * application declared the transaction read-only, its own doing); without a SQLSTATE, an exhausted
  * pool ({@link SQLTransientConnectionException}), a {@link SQLRecoverableException}, or any of
  * Spring's {@link TransientDataAccessException}s (pgjdbc reports I/O errors as class 08). Note that Spring
  * translates class 08, 53300 and 57P0x into the non-transient {@code DataAccessResourceFailureException},
@@ -34,7 +37,8 @@ import org.springframework.dao.TransientDataAccessException;
  */
 public class SqlStateFailureClassifier implements TransientFailureClassifier {
 
-    private static final Set<String> TRANSIENT_STATES = Set.of("53300", "57P01", "57P02", "57P03", "40001", "40P01");
+    private static final Set<String> TRANSIENT_STATES = Set.of("53300", "57P01", "57P02", "57P03", "40001", "40P01",
+            SqlStates.READ_ONLY_SQL_TRANSACTION);
 
     private static final Set<String> TRANSIENT_CLASSES = Set.of("08");
 

@@ -7,6 +7,13 @@ import java.sql.SQLException;
  */
 public final class SqlStates {
 
+    /**
+     * 25006 {@code read_only_sql_transaction}: a write in a read-only transaction. Unless the
+     * application made the transaction read-only, the server refuses writes: a hot standby, or a
+     * primary demoted (or fenced) after a failover while the connection was open.
+     */
+    public static final String READ_ONLY_SQL_TRANSACTION = "25006";
+
     private SqlStates() {
     }
 
@@ -41,6 +48,11 @@ public final class SqlStates {
     public static boolean isLoginRejected(Throwable failure) {
         String state = of(failure);
         return state != null && (state.startsWith("28") || state.equals("3D000"));
+    }
+
+    /** Whether the failure's SQLSTATE is 25006, a write refused because the transaction is read-only. */
+    public static boolean isReadOnlySqlTransaction(Throwable failure) {
+        return READ_ONLY_SQL_TRANSACTION.equals(of(failure));
     }
 
     static Throwable next(Throwable current) {

@@ -61,7 +61,8 @@ final class ReliabilityReport {
 
     private static String document(List<String> rows) {
         return "# Reliability: faults injected under load\n\n"
-                + "Written by the fault suite (`OutageFaultSuiteTests`, `ContentionFaultTests` in `sample-app`) from its own\n"
+                + "Written by the fault suite (`OutageFaultSuiteTests`, `ContentionFaultTests`, `FailoverFaultTests`,\n"
+                + "`PgBouncerRestartFaultTests` in `sample-app`) from its own\n"
                 + "measurements; regenerate with `mvn -pl sample-app -am verify -Dtest='*Fault*' "
                 + "-Dsurefire.failIfNoSpecifiedTests=false -Dreliability.doc=true`.\n\n"
                 + "Ran " + OffsetDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME) + " on "
@@ -69,6 +70,12 @@ final class ReliabilityReport {
                 + Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version")
                 + ", PostgreSQL 17 (embedded), the sample app with its own `application.yml` (pool of 20), "
                 + "load from the project's `LoadDriver` (unique `Idempotency-Key` per request).\n\n"
+                + "Rows F1-F3 (failover): a primary and a real streaming standby with synchronous replication\n"
+                + "(`synchronous_commit=on`, `synchronous_standby_names='*'`), the sample on the multi-host URL\n"
+                + "`jdbc:postgresql://a,b/app?targetServerType=primary&hostRecheckSeconds=1`; \"database back\" is the\n"
+                + "instant the new primary logged that it accepts read-write connections, and every 201 is checked on\n"
+                + "the new primary. Row P1: the sample behind a real PgBouncer in transaction mode\n"
+                + "(`resilient.db.driver.pooler=pgbouncer-transaction`); \"database back\" is PgBouncer listening again.\n\n"
                 + "Every row also checks: every 201 stored exactly once under the id the client got, and every\n"
                 + "account's usage counter equal to its 201 count.\n\n"
                 + "| fault | requests | 2xx | 5xx | p99 ms | database back → first 201 | checks |\n"
