@@ -400,7 +400,7 @@ public class ResilientDbProperties implements Validator {
         private double multiplier = 2.0;
 
         /**
-         * Longest back-off between two attempts.
+         * Longest back-off between two attempts, jitter included.
          */
         private Duration maxInterval = Duration.ofSeconds(2);
 
@@ -412,7 +412,7 @@ public class ResilientDbProperties implements Validator {
         private Duration contentionMaxInterval = Duration.ofMillis(400);
 
         /**
-         * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer), so that callers do not retry in lockstep.
+         * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer, but never above the max-interval or contention-max-interval cap), so that callers do not retry in lockstep.
          */
         private double jitter = 0.5;
 
