@@ -72,6 +72,7 @@ final class PropertiesValidation {
                     "Set it to a share of max-size, for example 0.8 for 80%.");
         }
         positive(errors, "pool.saturationWarnInterval", properties.getPool().getSaturationWarnInterval(), "1m");
+        positive(errors, "web.problemResponses.retryAfter", properties.getWeb().getProblemResponses().getRetryAfter(), "2s");
         Duration wait = properties.getStartup().getWaitForDatabase();
         if (notNull(errors, "startup.waitForDatabase", wait) && wait.isNegative()) {
             reject(errors, "startup.waitForDatabase", "must not be negative",

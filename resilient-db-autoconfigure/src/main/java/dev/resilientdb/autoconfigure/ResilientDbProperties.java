@@ -39,6 +39,8 @@ public class ResilientDbProperties implements Validator {
 
     private final Startup startup = new Startup();
 
+    private final Web web = new Web();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -69,6 +71,10 @@ public class ResilientDbProperties implements Validator {
 
     public Startup getStartup() {
         return this.startup;
+    }
+
+    public Web getWeb() {
+        return this.web;
     }
 
     @Override
@@ -569,6 +575,52 @@ public class ResilientDbProperties implements Validator {
 
         public void setTimeout(Duration timeout) {
             this.timeout = timeout;
+        }
+
+    }
+
+    /**
+     * What a Spring MVC application answers when the database fails.
+     */
+    public static class Web {
+
+        private final ProblemResponses problemResponses = new ProblemResponses();
+
+        public ProblemResponses getProblemResponses() {
+            return this.problemResponses;
+        }
+
+    }
+
+    /**
+     * RFC 9457 problem responses (503 with Retry-After) for the starter's database failures.
+     */
+    public static class ProblemResponses {
+
+        /**
+         * Whether a Spring MVC application answers database failures it does not map itself with RFC 9457 problem responses.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Retry-After of a 503 for a transient database failure that outlasted the retries; while the circuit breaker is open, the time until its next trial call is used instead.
+         */
+        private Duration retryAfter = Duration.ofSeconds(2);
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Duration getRetryAfter() {
+            return this.retryAfter;
+        }
+
+        public void setRetryAfter(Duration retryAfter) {
+            this.retryAfter = retryAfter;
         }
 
     }
