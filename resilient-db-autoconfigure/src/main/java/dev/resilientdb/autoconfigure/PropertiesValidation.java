@@ -80,6 +80,8 @@ final class PropertiesValidation {
                     "Set it to a share of max-size, for example 0.8 for 80%.", "0.8");
         }
         positive(errors, "pool.saturationWarnInterval", properties.getPool().getSaturationWarnInterval(), Duration.ofMinutes(1));
+        positive(errors, "web.problemResponses.retryAfter", properties.getWeb().getProblemResponses().getRetryAfter(),
+                Duration.ofSeconds(2));
         Duration wait = properties.getStartup().getWaitForDatabase();
         if (notNull(errors, "startup.waitForDatabase", wait) && wait.isNegative()) {
             reject(errors, "startup.waitForDatabase", "must not be negative",

@@ -44,6 +44,8 @@ public class ResilientDbProperties implements Validator {
 
     private final Startup startup = new Startup();
 
+    private final Web web = new Web();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -82,6 +84,10 @@ public class ResilientDbProperties implements Validator {
 
     public Startup getStartup() {
         return this.startup;
+    }
+
+    public Web getWeb() {
+        return this.web;
     }
 
     @Override
@@ -430,7 +436,7 @@ public class ResilientDbProperties implements Validator {
         private double multiplier = 2.0;
 
         /**
-         * Longest back-off between two attempts.
+         * Longest back-off between two attempts, jitter included.
          */
         private Duration maxInterval = Duration.ofSeconds(2);
 
@@ -442,7 +448,7 @@ public class ResilientDbProperties implements Validator {
         private Duration contentionMaxInterval = Duration.ofMillis(400);
 
         /**
-         * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer), so that callers do not retry in lockstep.
+         * Random variation of each back-off, as a fraction (0.5 means up to 50% shorter or longer, but never above the max-interval or contention-max-interval cap), so that callers do not retry in lockstep.
          */
         private double jitter = 0.5;
 
@@ -599,6 +605,52 @@ public class ResilientDbProperties implements Validator {
 
         public void setTimeout(Duration timeout) {
             this.timeout = timeout;
+        }
+
+    }
+
+    /**
+     * What a Spring MVC application answers when the database fails.
+     */
+    public static class Web {
+
+        private final ProblemResponses problemResponses = new ProblemResponses();
+
+        public ProblemResponses getProblemResponses() {
+            return this.problemResponses;
+        }
+
+    }
+
+    /**
+     * RFC 9457 problem responses (503 with Retry-After) for the starter's database failures.
+     */
+    public static class ProblemResponses {
+
+        /**
+         * Whether a Spring MVC application answers database failures it does not map itself with RFC 9457 problem responses.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Retry-After of a 503 for a transient database failure that outlasted the retries; while the circuit breaker is open, the time until its next trial call is used instead.
+         */
+        private Duration retryAfter = Duration.ofSeconds(2);
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Duration getRetryAfter() {
+            return this.retryAfter;
+        }
+
+        public void setRetryAfter(Duration retryAfter) {
+            this.retryAfter = retryAfter;
         }
 
     }

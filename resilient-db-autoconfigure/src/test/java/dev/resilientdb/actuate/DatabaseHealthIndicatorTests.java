@@ -13,8 +13,11 @@ import java.util.concurrent.TimeUnit;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.autoconfigure.ResilientDbAutoConfiguration;
 import dev.resilientdb.autoconfigure.ResilientDbHealthAutoConfiguration;
+import dev.resilientdb.autoconfigure.ResilientDbMetricsAutoConfiguration;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.health.autoconfigure.contributor.HealthContributorAutoConfiguration;
@@ -24,6 +27,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -168,6 +173,58 @@ class DatabaseHealthIndicatorTests {
                 assertThat(up.getStatus()).isEqualTo(Status.UP);
             });
         }
+    }
+
+    /**
+     * Issue 14: the {@code resilientdb.health.check} meter reported 1.0 to 1.8 s while every health
+     * answer took at most 806 ms: it recorded how long the probe's background round trip took (a
+     * network timeout, then a new connection's login timeout), also for a caller that joined that
+     * round trip late. It must record what the caller of {@code health()} waited.
+     */
+    @Test
+    void healthCheckMeterRecordsHowLongEachAnswerTookWhileTheServerHangs() {
+        try (PostgresServer hanging = PostgresServers.startDedicated()) {
+            contextRunner(hanging)
+                .withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+                        SimpleMetricsExportAutoConfiguration.class, ResilientDbMetricsAutoConfiguration.class))
+                .run(context -> {
+                    HealthIndicator health = context.getBean("dbHealthContributor", HealthIndicator.class);
+                    MeterRegistry registry = context.getBean(MeterRegistry.class);
+                    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+                    long longestAnswer = 0;
+                    hanging.pause();
+                    try {
+                        long until = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+                        while (System.nanoTime() < until) {
+                            longestAnswer = Math.max(longestAnswer, answerTime(health));
+                        }
+                    }
+                    finally {
+                        hanging.resume();
+                    }
+                    // A round trip that began during the hang may end now, answering a caller that has just come.
+                    for (int i = 0; i < 5; i++) {
+                        longestAnswer = Math.max(longestAnswer, answerTime(health));
+                    }
+                    assertThat(Duration.ofNanos(longestAnswer)).isLessThan(HEALTH_TIMEOUT.plus(SCHEDULING_MARGIN));
+                    Timer down = registry.get("resilientdb.health.check").tag("outcome", "down").timer();
+                    assertThat(down.count()).isGreaterThanOrEqualTo(4);
+                    for (Timer timer : registry.get("resilientdb.health.check").timers()) {
+                        assertThat(Duration.ofNanos((long) timer.max(TimeUnit.NANOSECONDS))).as(timer.getId().toString())
+                            .isLessThanOrEqualTo(Duration.ofNanos(longestAnswer));
+                    }
+                });
+        }
+    }
+
+    /** Calls {@code health()} and returns how long it took to answer, in nanoseconds; the details say no more. */
+    private static long answerTime(HealthIndicator health) {
+        long start = System.nanoTime();
+        Health result = health.health();
+        long took = System.nanoTime() - start;
+        assertThat(Duration.ofMillis(((Number) result.getDetails().get("checkLatencyMs")).longValue()))
+            .isLessThanOrEqualTo(Duration.ofNanos(took));
+        return took;
     }
 
     /**

@@ -96,7 +96,10 @@ public final class DatabaseProbe implements AutoCloseable {
             }
         }
         try {
-            return check.get(this.timeout.toNanos(), TimeUnit.NANOSECONDS);
+            // The round trip may have begun before this caller came, and take longer than the timeout
+            // (a network timeout, then a new connection's login timeout); the caller waited only this long.
+            Result result = check.get(this.timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return new Result(result.reachable(), since(start), result.sqlState(), result.error());
         }
         catch (TimeoutException ex) {
             return new Result(false, since(start), null, "no answer within " + this.timeout.toMillis() + "ms", null);
@@ -218,7 +221,8 @@ public final class DatabaseProbe implements AutoCloseable {
      * What one check found.
      *
      * @param reachable whether the database answered a round trip
-     * @param latency how long the check took for the caller
+     * @param latency how long the caller of {@link #check(boolean)} waited for this answer, at most
+     * about the timeout (not how long the round trip it shared took)
      * @param sqlState the SQLSTATE of the failure, if the server or driver gave one
      * @param error what went wrong, without URL, credentials or SQL; {@code null} when reachable
      * @param server which server answered the round trip and whether it is the primary; {@code null} when

@@ -404,16 +404,23 @@ public final class RetryEngine implements AutoCloseable {
          * A serialization failure, deadlock or optimistic-locking conflict is over once the other
          * transaction has finished, so its back-off stops growing at the lower contention cap: seconds of
          * waiting would not help it, only let newer transactions take the row first until it runs out of deadline.
+         * <p>
+         * The cap bounds the pause after jitter, not before: a pause is drawn from {@code ±jitter} around
+         * the exponential value, but never above the cap. Once the exponential value reaches the cap, pauses
+         * are drawn between {@code (1 - jitter) × cap} and the cap, so callers that failed together still
+         * spread out instead of all waiting exactly the cap.
          */
         private Duration delayAfter(Throwable failure) {
-            Duration cap = SqlStateFailureClassifier.isContention(failure) ? this.settings.contentionMaxInterval()
-                    : this.settings.maxInterval();
+            long cap = (SqlStateFailureClassifier.isContention(failure) ? this.settings.contentionMaxInterval()
+                    : this.settings.maxInterval()).toMillis();
             double base = this.settings.initialInterval().toMillis()
                     * Math.pow(this.settings.multiplier(), this.failedAttempts - 1);
-            double capped = Math.min(base, cap.toMillis());
+            double capped = Math.min(base, cap);
             double jitter = this.settings.jitter();
-            double factor = 1.0 + ((jitter > 0) ? ThreadLocalRandom.current().nextDouble(-jitter, jitter) : 0.0);
-            return Duration.ofMillis(Math.max(0, Math.round(capped * factor)));
+            double lowest = capped * (1.0 - jitter);
+            double highest = Math.min(capped * (1.0 + jitter), cap);
+            double delay = (highest > lowest) ? ThreadLocalRandom.current().nextDouble(lowest, highest) : capped;
+            return Duration.ofMillis(Math.max(0, Math.min(cap, Math.round(delay))));
         }
 
     }

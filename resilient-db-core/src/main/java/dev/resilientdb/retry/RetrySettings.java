@@ -6,8 +6,8 @@ import java.time.Duration;
  * How often and how patiently a unit of work is re-run: at most {@code maxAttempts} attempts, with
  * an exponential back-off from {@code initialInterval}, growing by {@code multiplier} up to
  * {@code maxInterval} ({@code contentionMaxInterval} after a serialization failure, deadlock or
- * optimistic-locking conflict), varied at random by {@code ±jitter} (a fraction), and never beyond
- * {@code deadline} after the first attempt started. An optimistic-locking conflict is retried only
+ * optimistic-locking conflict), varied at random by {@code ±jitter} (a fraction) but never above that
+ * cap, and never beyond {@code deadline} after the first attempt started. An optimistic-locking conflict is retried only
  * up to {@code optimisticLockMaxAttempts} attempts: when the caller sent a stale version, no retry
  * can succeed.
  */
