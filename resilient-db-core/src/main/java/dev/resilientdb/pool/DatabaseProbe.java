@@ -99,7 +99,7 @@ public final class DatabaseProbe implements AutoCloseable {
             // The round trip may have begun before this caller came, and take longer than the timeout
             // (a network timeout, then a new connection's login timeout); the caller waited only this long.
             Result result = check.get(this.timeout.toNanos(), TimeUnit.NANOSECONDS);
-            return new Result(result.reachable(), since(start), result.sqlState(), result.error());
+            return new Result(result.reachable(), since(start), result.sqlState(), result.error(), result.server());
         }
         catch (TimeoutException ex) {
             return new Result(false, since(start), null, "no answer within " + this.timeout.toMillis() + "ms", null);
