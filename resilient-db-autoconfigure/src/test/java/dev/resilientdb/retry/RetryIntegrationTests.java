@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,6 +19,7 @@ import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.resilientdb.retry.RetryTestApplication.RecordingListener;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +44,17 @@ class RetryIntegrationTests {
     private static final String APPLICATION_NAME = "retry-it";
 
     private final PostgresServer server = PostgresServers.shared();
+
+    /**
+     * Two threads for two transactions that must meet at a barrier: the common pool, which
+     * {@code runAsync} would use, may run them one after the other (one worker on 2 cores).
+     */
+    private final ExecutorService twoThreads = Executors.newFixedThreadPool(2);
+
+    @AfterEach
+    void stopThreads() {
+        this.twoThreads.shutdownNow();
+    }
 
     @BeforeEach
     void createTables() {
@@ -90,7 +104,7 @@ class RetryIntegrationTests {
                     if (onCall >= 2) {
                         jdbc.update("UPDATE on_call SET on_call = false WHERE doctor = ?", doctor);
                     }
-                })));
+                }), this.twoThreads));
             }
             CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
             assertThat(this.server.queryLong("SELECT count(*) FROM on_call WHERE on_call")).isEqualTo(1);
@@ -116,7 +130,7 @@ class RetryIntegrationTests {
                         await(bothLockedFirstRow);
                     }
                     jdbc.update("UPDATE balances SET amount = amount + 10 WHERE account = ?", route[1]);
-                })));
+                }), this.twoThreads));
             }
             CompletableFuture.allOf(transfers.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
             assertThat(this.server.queryColumn("SELECT amount FROM balances ORDER BY account")).containsExactly("100", "100");
