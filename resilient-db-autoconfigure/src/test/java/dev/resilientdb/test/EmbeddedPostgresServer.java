@@ -328,13 +328,28 @@ final class EmbeddedPostgresServer extends PostgresServer {
         }
     }
 
+    /**
+     * Waits until the process is gone from {@code /proc}, reaped by its parent: a zombie would still
+     * hold the data directory's and the socket's lock files for the next start. Read from
+     * {@code /proc} rather than with {@code ProcessHandle.onExit()}, which on Java 25 did not complete
+     * within a minute for a server that had exited.
+     */
     private static void awaitExit(ProcessHandle process, Duration timeout) {
-        try {
-            process.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        Path stat = Path.of("/proc", Long.toString(process.pid()), "stat");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!Files.exists(stat)) {
+                return;
+            }
+            try {
+                Thread.sleep(20);
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(ex);
+            }
         }
-        catch (Exception ex) {
-            throw new IllegalStateException("PostgreSQL process " + process.pid() + " did not exit within " + timeout, ex);
-        }
+        throw new IllegalStateException("PostgreSQL process " + process.pid() + " did not exit within " + timeout);
     }
 
     /**
