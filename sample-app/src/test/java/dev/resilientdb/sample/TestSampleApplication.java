@@ -1,5 +1,7 @@
 package dev.resilientdb.sample;
 
+import sun.misc.Signal;
+
 import org.springframework.boot.SpringApplication;
 
 /**
@@ -10,7 +12,19 @@ import org.springframework.boot.SpringApplication;
 public class TestSampleApplication {
 
     public static void main(String[] args) {
+        exitNormallyOnSigterm();
         SpringApplication.from(SampleApplication::main).with(EmbeddedPostgresForDevelopment.class).run(args);
+    }
+
+    /**
+     * Spring Boot's Maven plugin takes only exit codes 0 and 130 (Ctrl-C) for a normal end and reports
+     * any other as BUILD FAILURE. A JVM stopped by SIGTERM exits with 143: {@code kill}, an IDE's stop
+     * button, or the plugin itself when Ctrl-C reached Maven but not the application. For a development
+     * run that stop is the normal end, so SIGTERM exits with 0, after the same shutdown hooks (the
+     * graceful shutdown) as before. The production {@code main} keeps the JVM's 143.
+     */
+    private static void exitNormallyOnSigterm() {
+        Signal.handle(new Signal("TERM"), (signal) -> System.exit(0));
     }
 
 }
