@@ -9,7 +9,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.resilientdb.retry.SqlStates;
 import dev.resilientdb.retry.TransactionRetryListener;
 
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 
 /**
@@ -59,7 +58,10 @@ class RetriedSqlStates implements TransactionRetryListener {
         return summary.toString();
     }
 
-    @TestConfiguration(proxyBeanMethods = false)
+    /**
+     * Imported by the tests that record retries. Not a {@code @TestConfiguration}: the component scan of
+     * {@code spring-boot:test-run} sees the test classes and would add it to the development run.
+     */
     static class Recording {
 
         @Bean
