@@ -100,26 +100,6 @@ class DatabaseConnectionFailureAnalyzerTests {
         }
     }
 
-    /**
-     * The default pool (no start-up wait, started lazily): the first caller's wait and the pool's own
-     * attempts to reach the server end together, and the caller must still get the server's failure.
-     */
-    @Test
-    void refusedConnectionThroughAPoolWithDefaultSettingsIsExplainedAlike(CapturedOutput output) {
-        try (PortReservation unused = PortReservation.reserve()) {
-            String url = "jdbc:postgresql://localhost:" + unused.port() + "/app";
-            assertThatException().isThrownBy(application(url, POOL_WAIT)::run);
-            assertOneReport(output, "at " + url + ":", "the connection was refused");
-        }
-    }
-
-    @Test
-    void unknownHostThroughAPoolWithDefaultSettingsIsExplainedAlike(CapturedOutput output) {
-        String url = "jdbc:postgresql://database.resilient-db.invalid:5432/app";
-        assertThatException().isThrownBy(application(url, POOL_WAIT)::run);
-        assertOneReport(output, "at " + url + ":", "the host name database.resilient-db.invalid cannot be resolved");
-    }
-
     @Test
     void unknownHostIsNamed(CapturedOutput output) {
         String url = "jdbc:postgresql://database.resilient-db.invalid:5432/app";
