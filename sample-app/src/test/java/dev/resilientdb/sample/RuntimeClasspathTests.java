@@ -37,7 +37,7 @@ class RuntimeClasspathTests {
     @Test
     void noSpringRetry() {
         assertThat(jars).noneMatch((jar) -> jar.startsWith("spring-retry-"));
-        assertThat(ClassUtils.isPresent("org.springframework.core.retry.RetryTemplate", null)).isFalse();
+        assertThat(ClassUtils.isPresent("org.springframework.retry.support.RetryTemplate", null)).isFalse();
         assertThat(ClassUtils.isPresent("org.springframework.core.retry.RetryTemplate", null)).isTrue();
     }
 
