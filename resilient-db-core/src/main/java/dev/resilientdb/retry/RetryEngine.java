@@ -111,7 +111,10 @@ public final class RetryEngine implements AutoCloseable {
      * @return the result of the first successful attempt
      * @throws Throwable the last attempt's failure, as thrown, when the engine gives up;
      * {@link CommitOutcomeUnknownException} when a commit's outcome is unknown and the work is not
-     * idempotent; {@link DatabaseUnavailableException} while the circuit breaker fails calls fast
+     * idempotent; {@link FailedAfterCommitException} when a transient failure came after part of the
+     * work had committed and the work is not idempotent; {@link WriteInReadOnlyTransactionException}
+     * for a 25006 in a transaction the application declared read-only;
+     * {@link DatabaseUnavailableException} while the circuit breaker fails calls fast
      */
     public <T> T execute(PlatformTransactionManager transactionManager, TransactionDefinition definition,
             RetrySettings settings, boolean idempotent, UnitOfWork<T> unitOfWork) throws Throwable {
@@ -187,8 +190,29 @@ public final class RetryEngine implements AutoCloseable {
             else {
                 giveUp(ex, attempts, call);
             }
-            throw ex;
+            throw surfaced(ex, call);
         }
+    }
+
+    /**
+     * The failure as the caller gets it. Where the engine did not run the unit of work again because
+     * part of it had committed, or because it wrote in a transaction it declared read-only, a
+     * transient-looking failure would tell the caller (and a web client) to try again: it is wrapped
+     * in an exception that says what happened.
+     */
+    private Throwable surfaced(Throwable failure, Call call) {
+        if (call.ownReadOnlyWrite(failure)) {
+            return (failure instanceof WriteInReadOnlyTransactionException) ? failure
+                    : new WriteInReadOnlyTransactionException("A write was refused (SQLSTATE 25006) in a transaction "
+                            + "the application declared read-only; not retried", failure);
+        }
+        if (call.committed && !call.idempotent && !(failure instanceof FailedAfterCommitException)
+                && !outcomeUnknown(failure)
+                && (call.connectionLost || this.classifier.classify(failure) == FailureClassification.TRANSIENT)) {
+            return new FailedAfterCommitException("The unit of work failed after part of it had committed; "
+                    + "not run again because it is not marked idempotent", failure);
+        }
+        return failure;
     }
 
     /**
@@ -381,7 +405,8 @@ public final class RetryEngine implements AutoCloseable {
          * read-only: its own mistake, which every attempt would repeat, not a server demoted by a failover.
          */
         boolean ownReadOnlyWrite(Throwable failure) {
-            return this.readOnly && SqlStates.isReadOnlySqlTransaction(failure);
+            return (this.readOnly && SqlStates.isReadOnlySqlTransaction(failure))
+                    || failure instanceof WriteInReadOnlyTransactionException;
         }
 
         /** Sleeps the decided delay, and wakes up at once when the engine is closed. */
