@@ -231,6 +231,7 @@ public final class RetryEngine implements AutoCloseable {
             Throwable failure = withoutRollbackFailure(ex);
             call.committed = commits.committed();
             call.connectionLost = commits.connectionLostBeforeCommit(failure);
+            call.readOnlyRolledBack = commits.readOnlyTransactionRolledBack();
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
                 throw new CommitOutcomeUnknownException(
                         "The connection failed while committing; the transaction may or may not have committed", failure);
@@ -342,6 +343,9 @@ public final class RetryEngine implements AutoCloseable {
         /** Whether the application declared the unit of work's transaction read-only. */
         private final boolean readOnly;
 
+        /** Whether a read-only transaction of the last attempt, its own or an inner one, rolled back. */
+        private boolean readOnlyRolledBack;
+
         private final DatabaseCircuitBreaker circuitBreaker;
 
         private final long startedAt = System.nanoTime();
@@ -402,10 +406,11 @@ public final class RetryEngine implements AutoCloseable {
 
         /**
          * Whether the failure is a write refused (25006) in a transaction the application itself declared
-         * read-only: its own mistake, which every attempt would repeat, not a server demoted by a failover.
+         * read-only (the unit of work's, or an inner one): its own mistake, which every attempt would
+         * repeat, not a server demoted by a failover.
          */
         boolean ownReadOnlyWrite(Throwable failure) {
-            return (this.readOnly && SqlStates.isReadOnlySqlTransaction(failure))
+            return ((this.readOnly || this.readOnlyRolledBack) && SqlStates.isReadOnlySqlTransaction(failure))
                     || failure instanceof WriteInReadOnlyTransactionException;
         }
 
