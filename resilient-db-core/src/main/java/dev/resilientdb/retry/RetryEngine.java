@@ -230,7 +230,10 @@ public final class RetryEngine implements AutoCloseable {
         catch (Throwable ex) {
             Throwable failure = withoutRollbackFailure(ex);
             call.committed = commits.committed();
-            call.connectionLost = commits.connectionLostBeforeCommit(failure);
+            // A lost connection overrides the classifier only for a failure it cannot judge, one without a
+            // SQLSTATE ("Connection is closed"): one with a SQLSTATE is the classifier's, and the application's
+            // rules (non-retryable-sql-states, its own classifier) win.
+            call.connectionLost = commits.connectionLostBeforeCommit(failure) && SqlStates.of(failure) == null;
             call.readOnlyRolledBack = commits.readOnlyTransactionRolledBack();
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
                 throw new CommitOutcomeUnknownException(
