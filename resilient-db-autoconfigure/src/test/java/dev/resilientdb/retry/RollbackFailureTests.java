@@ -79,6 +79,31 @@ class RollbackFailureTests {
         });
     }
 
+    /** Issue 18, finding 8 (b), through the annotation: Spring's transaction advice rolls back, not the template. */
+    @Test
+    void businessFailureWhoseRollbackFailsIsNotRetriedThroughTheAnnotation() {
+        this.contextRunner.withBean(BusinessService.class).run(context -> {
+            BusinessService service = context.getBean(BusinessService.class);
+            Throwable thrown = catchThrowable(service::failAfterTheSessionEnded);
+            assertThat(service.calls()).as("attempts of a unit of work that failed for its own reason").isEqualTo(1);
+            assertThat(thrown).isInstanceOf(IllegalStateException.class).hasMessage("business");
+        });
+    }
+
+    /** Issue 18, finding 8 (a), through the annotation. */
+    @Test
+    void nonRetryableSqlStatesWinOverALostConnectionThroughTheAnnotation() {
+        this.contextRunner.withBean(BusinessService.class)
+            .withPropertyValues("resilient.db.retry.non-retryable-sql-states=08,57P01")
+            .run(context -> {
+                BusinessService service = context.getBean(BusinessService.class);
+                Throwable thrown = catchThrowable(service::loseTheConnection);
+                assertThat(service.calls()).as("attempts of a unit of work whose failure the application made non-retryable")
+                    .isEqualTo(1);
+                assertThat(SqlStates.of(thrown)).isEqualTo("57P01");
+            });
+    }
+
     /** The other side: with the default rules, a lost connection is retried and the work lands once. */
     @Test
     void lostConnectionIsRetriedWithTheDefaultRules() {
@@ -107,6 +132,39 @@ class RollbackFailureTests {
             Thread.onSpinWait();
         }
         jdbc.queryForObject("SELECT 1", Integer.class);
+    }
+
+    static class BusinessService {
+
+        private final AtomicInteger calls = new AtomicInteger();
+
+        private final JdbcTemplate jdbc;
+
+        BusinessService(JdbcTemplate jdbc) {
+            this.jdbc = jdbc;
+        }
+
+        /** Attempts so far; a method, since the bean is a class proxy. */
+        public int calls() {
+            return this.calls.get();
+        }
+
+        @RetryableTransactional
+        public void failAfterTheSessionEnded() {
+            this.calls.incrementAndGet();
+            this.jdbc.execute("SET LOCAL idle_in_transaction_session_timeout = '200ms'");
+            this.jdbc.update("INSERT INTO rollback_rows VALUES ('business-annotated')");
+            sleep(Duration.ofMillis(800));
+            throw new IllegalStateException("business");
+        }
+
+        @RetryableTransactional
+        public void loseTheConnection() {
+            this.calls.incrementAndGet();
+            this.jdbc.update("INSERT INTO rollback_rows VALUES ('lost-annotated')");
+            terminateOwnBackend(this.jdbc);
+        }
+
     }
 
     private static void sleep(Duration duration) {
