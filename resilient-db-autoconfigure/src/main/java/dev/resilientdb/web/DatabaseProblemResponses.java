@@ -6,10 +6,12 @@ import java.time.Duration;
 
 import dev.resilientdb.retry.CommitOutcomeUnknownException;
 import dev.resilientdb.retry.DatabaseUnavailableException;
+import dev.resilientdb.retry.FailedAfterCommitException;
 import dev.resilientdb.retry.FailureClassification;
 import dev.resilientdb.retry.SqlStateFailureClassifier;
 import dev.resilientdb.retry.SqlStates;
 import dev.resilientdb.retry.TransientFailureClassifier;
+import dev.resilientdb.retry.WriteInReadOnlyTransactionException;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -36,8 +38,12 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
  * <li>{@link CommitOutcomeUnknownException} (or SQLSTATE 08007): 503 without {@code Retry-After}, with
  * its own problem type: the change may have been saved, so the client must check, or repeat with the
  * same idempotency key, rather than repeat blindly after a pause.</li>
+ * <li>{@link FailedAfterCommitException} (the unit of work failed transiently after part of it had
+ * committed, and was not run again): 500 without {@code Retry-After}, with its own problem type: part
+ * of the change is saved, so repeating the request could apply it twice.</li>
  * </ul>
- * Any other failure (a constraint, bad data, an optimistic-locking conflict, a bug) is left to
+ * Any other failure (a constraint, bad data, an optimistic-locking conflict, a
+ * {@link WriteInReadOnlyTransactionException}, a bug) is left to
  * Spring MVC's default handling, as if this advice were not there. Bodies and log lines carry no SQL,
  * parameters, messages or stack traces: the exception types and the SQLSTATE only.
  * <p>
@@ -56,6 +62,9 @@ public class DatabaseProblemResponses {
 
     /** The problem type of a 503 after a commit whose outcome is unknown. */
     public static final URI COMMIT_OUTCOME_UNKNOWN = URI.create("tag:resilientdb.dev,2026:commit-outcome-unknown");
+
+    /** The problem type of a 500 after part of the unit of work committed. */
+    public static final URI FAILED_AFTER_COMMIT = URI.create("tag:resilientdb.dev,2026:failed-after-commit");
 
     private static final Log logger = LogFactory.getLog(DatabaseProblemResponses.class);
 
@@ -97,6 +106,23 @@ public class DatabaseProblemResponses {
     }
 
     /**
+     * Part of the unit of work committed before it failed, so it was not run again: 500 with its own
+     * problem type and no {@code Retry-After}, though the failure itself was transient.
+     * @param ex the failure after the commit
+     * @return the problem response
+     */
+    @ExceptionHandler
+    public ResponseEntity<ProblemDetail> failedAfterCommit(FailedAfterCommitException ex) {
+        logger.warn("resilient-db: answering 500, failed after part of the unit of work committed: " + describe(ex));
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
+                "The request failed after part of the change was saved, so it was not repeated. Check what was saved "
+                        + "before repeating the request, or repeat it with the same idempotency key.");
+        problem.setType(FAILED_AFTER_COMMIT);
+        problem.setTitle("Failed after commit");
+        return ResponseEntity.status(HttpStatus.INTERNAL_SERVER_ERROR).body(problem);
+    }
+
+    /**
      * A database or transaction failure: 503 when it is transient (the retries, if any, gave up), else
      * Spring MVC's default handling.
      * @param ex the failure
@@ -106,7 +132,9 @@ public class DatabaseProblemResponses {
      */
     @ExceptionHandler({ DataAccessException.class, TransactionException.class })
     public ResponseEntity<ProblemDetail> databaseFailure(Exception ex) throws Exception {
-        if (SqlStateFailureClassifier.isOptimisticLockingFailure(ex)) {
+        // A write in the application's own read-only transaction carries a 25006, which the classifier
+        // calls transient (a demoted primary); here it is the application's bug.
+        if (SqlStateFailureClassifier.isOptimisticLockingFailure(ex) || ex instanceof WriteInReadOnlyTransactionException) {
             throw ex;
         }
         FailureClassification classification = this.classifier.classify(ex);

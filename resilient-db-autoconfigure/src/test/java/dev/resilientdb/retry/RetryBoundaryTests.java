@@ -26,11 +26,13 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.jdbc.support.JdbcTransactionManager;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.DefaultTransactionDefinition;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
@@ -134,6 +136,32 @@ class RetryBoundaryTests {
             assertThat(calls).as("attempts of a unit of work that had committed").hasValue(1);
             assertThat(rows("after-commit")).isEqualTo(1);
             assertThat(causes(thrown)).as("what the caller got").contains(afterCommitFailure);
+            assertThat(thrown).isInstanceOf(FailedAfterCommitException.class);
+        });
+    }
+
+    /**
+     * Issue 18, finding 9: a write in a read-only inner transaction (pgjdbc sends {@code BEGIN READ ONLY})
+     * fails with 25006, the application's own mistake: not a demoted primary, so not retried.
+     */
+    @Test
+    void writeInAReadOnlyInnerTransactionIsNotRetried() {
+        this.contextRunner.withPropertyValues("resilient.db.retry.max-attempts=3").run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            TransactionTemplate readOnlyInner = new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+            readOnlyInner.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+            readOnlyInner.setReadOnly(true);
+            AtomicInteger calls = new AtomicInteger();
+            Throwable thrown = catchThrowable(() -> template.executeWithoutResult(status -> {
+                calls.incrementAndGet();
+                jdbc.update("INSERT INTO boundary_rows VALUES ('outer')");
+                readOnlyInner.executeWithoutResult(inner -> jdbc.update("INSERT INTO boundary_rows VALUES ('read-only')"));
+            }));
+            assertThat(calls).as("attempts of a unit of work whose read-only inner transaction wrote").hasValue(1);
+            assertThat(SqlStates.of(thrown)).isEqualTo("25006");
+            assertThat(thrown).isInstanceOf(WriteInReadOnlyTransactionException.class);
+            assertThat(rows("outer")).isZero();
         });
     }
 

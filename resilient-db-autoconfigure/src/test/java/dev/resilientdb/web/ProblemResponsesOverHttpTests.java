@@ -57,6 +57,8 @@ class ProblemResponsesOverHttpTests {
     void runningDatabase() throws InterruptedException {
         server.execute("CREATE TABLE IF NOT EXISTS problem_accounts (id int PRIMARY KEY)");
         server.execute("GRANT ALL ON problem_accounts TO " + PostgresServer.APP_USER);
+        server.execute("CREATE TABLE IF NOT EXISTS problem_audit (entry text NOT NULL)");
+        server.execute("GRANT ALL ON problem_audit TO " + PostgresServer.APP_USER);
         awaitAnswers();
     }
 
@@ -85,6 +87,34 @@ class ProblemResponsesOverHttpTests {
         HttpResponse<String> own = ProblemResponsesTestApplication.get(this.port, "/own/lost-commit");
         assertThat(own.statusCode()).isEqualTo(502);
         assertThat(own.body()).isEqualTo(ProblemResponsesTestApplication.OWN_ANSWER);
+    }
+
+    /** Issue 18, finding 1: a 503 with Retry-After here would have the client write the inner commit twice. */
+    @Test
+    void failureAfterAnInnerCommitIs500WithItsOwnTypeAndNoRetryAfter() throws Exception {
+        HttpResponse<String> partial = ProblemResponsesTestApplication.post(this.port, "/accounts/partial");
+        assertThat(server.queryLong("SELECT count(*) FROM problem_audit WHERE entry = 'partial'"))
+            .as("audit rows committed by the inner REQUIRES_NEW: the unit ran once").isEqualTo(1);
+        assertFailedAfterCommitProblem(partial);
+        assertThat(server.queryLong("SELECT count(*) FROM problem_accounts WHERE id = 7")).isZero();
+    }
+
+    /** Issue 18, finding 1: the unit of work committed in full; an afterCommit callback threw. */
+    @Test
+    void failureFromAnAfterCommitCallbackIs500WithItsOwnTypeAndNoRetryAfter() throws Exception {
+        HttpResponse<String> afterCommit = ProblemResponsesTestApplication.post(this.port, "/accounts/after-commit");
+        assertThat(server.queryLong("SELECT count(*) FROM problem_audit WHERE entry = 'after-commit'")).isEqualTo(1);
+        assertFailedAfterCommitProblem(afterCommit);
+    }
+
+    /** Issue 18, finding 1: a 25006 in the application's own read-only transaction is its bug, not an outage. */
+    @Test
+    void writeInTheApplicationsOwnReadOnlyTransactionIsLeftToSpringMvc() {
+        HttpResponse<String> readOnlyWrite = ProblemResponsesTestApplication.post(this.port, "/accounts/read-only-write");
+        assertThat(readOnlyWrite.statusCode()).isEqualTo(500);
+        assertThat(readOnlyWrite.headers().firstValue("Retry-After")).isEmpty();
+        assertThat(readOnlyWrite.body()).doesNotContain("resilientdb.dev").doesNotContain("INSERT")
+            .doesNotContain("problem_accounts");
     }
 
     @Test
@@ -145,6 +175,18 @@ class ProblemResponsesOverHttpTests {
         assertThat(problem.path("detail").asText()).isEqualTo("The database is unavailable; try again later.");
         assertThat(answer.body()).doesNotContain("SELECT").doesNotContain("problem_accounts").doesNotContain("jdbc:")
             .doesNotContain(server.password()).doesNotContain("Exception").doesNotContain("SQLSTATE");
+    }
+
+    private void assertFailedAfterCommitProblem(HttpResponse<String> answer) throws Exception {
+        assertThat(answer.statusCode()).isEqualTo(500);
+        assertThat(answer.headers().firstValue("Retry-After")).isEmpty();
+        JsonNode problem = problem(answer);
+        assertThat(problem.path("type").asText()).isEqualTo(DatabaseProblemResponses.FAILED_AFTER_COMMIT.toString());
+        assertThat(problem.path("title").asText()).isEqualTo("Failed after commit");
+        assertThat(problem.path("status").asInt()).isEqualTo(500);
+        assertThat(problem.path("detail").asText()).contains("part of the change was saved");
+        assertThat(answer.body()).doesNotContain("INSERT").doesNotContain("problem_").doesNotContain("Exception")
+            .doesNotContain("SQLSTATE");
     }
 
     private JsonNode problem(HttpResponse<String> answer) throws Exception {

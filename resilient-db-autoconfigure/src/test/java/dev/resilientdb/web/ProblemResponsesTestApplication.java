@@ -15,10 +15,17 @@ import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.context.annotation.Import;
 import org.springframework.dao.DataAccessException;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionException;
+import org.springframework.transaction.support.DefaultTransactionDefinition;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -77,9 +84,13 @@ class ProblemResponsesTestApplication {
 
         private final JdbcTemplate jdbc;
 
+        private final TransactionTemplate auditTransactions;
+
         Accounts(RetryingTransactionTemplate transactions, JdbcTemplate jdbc) {
             this.transactions = transactions;
             this.jdbc = jdbc;
+            this.auditTransactions = new TransactionTemplate(transactions.getTransactionManager(),
+                    new DefaultTransactionDefinition(TransactionDefinition.PROPAGATION_REQUIRES_NEW));
         }
 
         @GetMapping("/accounts/count")
@@ -94,6 +105,43 @@ class ProblemResponsesTestApplication {
                 this.jdbc.update("INSERT INTO problem_accounts VALUES (?)", 42);
                 this.jdbc.update("INSERT INTO problem_accounts VALUES (?)", 42);
             });
+        }
+
+        /**
+         * An inner {@code REQUIRES_NEW} commits an audit row, then the unit of work loses its connection
+         * (its backend terminated, 57P01): transient, but not re-run, since the audit row is stored.
+         */
+        @PostMapping("/accounts/partial")
+        void partial() {
+            this.transactions.executeWithoutResult(status -> {
+                this.jdbc.update("INSERT INTO problem_accounts VALUES (?)", 7);
+                this.auditTransactions.executeWithoutResult(
+                        audit -> this.jdbc.update("INSERT INTO problem_audit VALUES (?)", "partial"));
+                this.jdbc.queryForObject("SELECT pg_terminate_backend(pg_backend_pid())", Boolean.class);
+            });
+        }
+
+        /** The unit of work commits, then an {@code afterCommit} callback throws a transient-looking failure. */
+        @PostMapping("/accounts/after-commit")
+        void afterCommit() {
+            this.transactions.executeWithoutResult(status -> {
+                this.jdbc.update("INSERT INTO problem_audit VALUES (?)", "after-commit");
+                TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+                    @Override
+                    public void afterCommit() {
+                        throw new TransientDataAccessResourceException("a listener failed after the commit");
+                    }
+                });
+            });
+        }
+
+        /** A write in a transaction the application declared read-only (25006): its own bug. */
+        @PostMapping("/accounts/read-only-write")
+        void readOnlyWrite() {
+            DefaultTransactionDefinition readOnly = new DefaultTransactionDefinition();
+            readOnly.setReadOnly(true);
+            this.transactions.with(readOnly, this.transactions.getRetrySettings(), false)
+                .executeWithoutResult(status -> this.jdbc.update("INSERT INTO problem_accounts VALUES (?)", 8));
         }
 
         /**

@@ -99,6 +99,9 @@ final class CommitPoints implements TransactionExecutionListener {
     @Override
     public void afterRollback(TransactionExecution transaction, Throwable rollbackFailure) {
         for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
+            if (transaction.isReadOnly() && transaction.isNewTransaction()) {
+                attempt.readOnlyRolledBack = true;
+            }
             if (attempt.removeCommitting(transaction)) {
                 // After the commit point: the commit failed, and the failure that reaches the caller is
                 // the one to judge (a JPA provider rolls back on its own and swallows the reason).
@@ -126,6 +129,8 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private boolean rollbackFailed;
 
+        private boolean readOnlyRolledBack;
+
         private Attempt(Attempt parent) {
             this.parent = parent;
         }
@@ -152,6 +157,17 @@ final class CommitPoints implements TransactionExecutionListener {
          */
         boolean outcomeUnknown(Throwable failure) {
             return this.outcomeUnknown || (this.commitFailed && SqlStateFailureClassifier.isConnectionFailure(failure));
+        }
+
+        /**
+         * Whether a transaction the application declared read-only rolled back during the attempt: the
+         * attempt's own, an inner {@code REQUIRES_NEW}, or one on another DataSource. A 25006 that fails
+         * the attempt then came from a write in it, the application's own mistake. (A read-only transaction
+         * that rolled back for another reason, its failure caught, followed by a demoted primary's 25006
+         * in a writable one, is taken for the same mistake: not retried, the safe side.)
+         */
+        boolean readOnlyTransactionRolledBack() {
+            return this.readOnlyRolledBack;
         }
 
         /**

@@ -111,7 +111,10 @@ public final class RetryEngine implements AutoCloseable {
      * @return the result of the first successful attempt
      * @throws Throwable the last attempt's failure, as thrown, when the engine gives up;
      * {@link CommitOutcomeUnknownException} when a commit's outcome is unknown and the work is not
-     * idempotent; {@link DatabaseUnavailableException} while the circuit breaker fails calls fast
+     * idempotent; {@link FailedAfterCommitException} when a transient failure came after part of the
+     * work had committed and the work is not idempotent; {@link WriteInReadOnlyTransactionException}
+     * for a 25006 in a transaction the application declared read-only;
+     * {@link DatabaseUnavailableException} while the circuit breaker fails calls fast
      */
     public <T> T execute(PlatformTransactionManager transactionManager, TransactionDefinition definition,
             RetrySettings settings, boolean idempotent, UnitOfWork<T> unitOfWork) throws Throwable {
@@ -187,8 +190,29 @@ public final class RetryEngine implements AutoCloseable {
             else {
                 giveUp(ex, attempts, call);
             }
-            throw ex;
+            throw surfaced(ex, call);
         }
+    }
+
+    /**
+     * The failure as the caller gets it. Where the engine did not run the unit of work again because
+     * part of it had committed, or because it wrote in a transaction it declared read-only, a
+     * transient-looking failure would tell the caller (and a web client) to try again: it is wrapped
+     * in an exception that says what happened.
+     */
+    private Throwable surfaced(Throwable failure, Call call) {
+        if (call.ownReadOnlyWrite(failure)) {
+            return (failure instanceof WriteInReadOnlyTransactionException) ? failure
+                    : new WriteInReadOnlyTransactionException("A write was refused (SQLSTATE 25006) in a transaction "
+                            + "the application declared read-only; not retried", failure);
+        }
+        if (call.committed && !call.idempotent && !(failure instanceof FailedAfterCommitException)
+                && !outcomeUnknown(failure)
+                && (call.connectionLost || this.classifier.classify(failure) == FailureClassification.TRANSIENT)) {
+            return new FailedAfterCommitException("The unit of work failed after part of it had committed; "
+                    + "not run again because it is not marked idempotent", failure);
+        }
+        return failure;
     }
 
     /**
@@ -206,7 +230,11 @@ public final class RetryEngine implements AutoCloseable {
         catch (Throwable ex) {
             Throwable failure = withoutRollbackFailure(ex);
             call.committed = commits.committed();
-            call.connectionLost = commits.connectionLostBeforeCommit(failure);
+            // A lost connection overrides the classifier only for a failure it cannot judge, one without a
+            // SQLSTATE ("Connection is closed"): one with a SQLSTATE is the classifier's, and the application's
+            // rules (non-retryable-sql-states, its own classifier) win.
+            call.connectionLost = commits.connectionLostBeforeCommit(failure) && SqlStates.of(failure) == null;
+            call.readOnlyRolledBack = commits.readOnlyTransactionRolledBack();
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
                 throw new CommitOutcomeUnknownException(
                         "The connection failed while committing; the transaction may or may not have committed", failure);
@@ -318,6 +346,9 @@ public final class RetryEngine implements AutoCloseable {
         /** Whether the application declared the unit of work's transaction read-only. */
         private final boolean readOnly;
 
+        /** Whether a read-only transaction of the last attempt, its own or an inner one, rolled back. */
+        private boolean readOnlyRolledBack;
+
         private final DatabaseCircuitBreaker circuitBreaker;
 
         private final long startedAt = System.nanoTime();
@@ -378,10 +409,12 @@ public final class RetryEngine implements AutoCloseable {
 
         /**
          * Whether the failure is a write refused (25006) in a transaction the application itself declared
-         * read-only: its own mistake, which every attempt would repeat, not a server demoted by a failover.
+         * read-only (the unit of work's, or an inner one): its own mistake, which every attempt would
+         * repeat, not a server demoted by a failover.
          */
         boolean ownReadOnlyWrite(Throwable failure) {
-            return this.readOnly && SqlStates.isReadOnlySqlTransaction(failure);
+            return ((this.readOnly || this.readOnlyRolledBack) && SqlStates.isReadOnlySqlTransaction(failure))
+                    || failure instanceof WriteInReadOnlyTransactionException;
         }
 
         /** Sleeps the decided delay, and wakes up at once when the engine is closed. */
