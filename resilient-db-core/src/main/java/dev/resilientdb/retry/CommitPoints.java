@@ -8,8 +8,10 @@ import org.springframework.transaction.TransactionExecution;
 import org.springframework.transaction.TransactionExecutionListener;
 import org.springframework.transaction.TransactionStatus;
 import org.springframework.transaction.ConfigurableTransactionManager;
+import org.springframework.transaction.support.ResourceTransactionManager;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.util.ClassUtils;
 
 /**
  * Observes, for the retry attempt running on the current thread, whether any commit of its unit of
@@ -20,15 +22,26 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * The commit point is where the transaction manager is about to send the commit
  * ({@link #beforeCommit}). So that a JPA provider's flush, which it would otherwise run inside the
  * commit, is not mistaken for the commit, a writable transaction of an attempt flushes just
- * before that point: a connection lost during the flush then means nothing was committed.
+ * before that point: a connection lost during the flush then means nothing was committed. With a
+ * JPA transaction manager the flush is at the commit point itself, after every
+ * {@code beforeCommit} and {@code beforeCompletion} callback, so that what those write (a
+ * transactional outbox row) is flushed too.
  */
 final class CommitPoints implements TransactionExecutionListener {
 
-    static final CommitPoints LISTENER = new CommitPoints();
+    static final CommitPoints LISTENER = new CommitPoints(false);
+
+    private static final CommitPoints JPA_LISTENER = new CommitPoints(true);
+
+    private static final String ENTITY_MANAGER_FACTORY = "jakarta.persistence.EntityManagerFactory";
 
     private static final ThreadLocal<Attempt> current = new ThreadLocal<>();
 
-    private CommitPoints() {
+    /** Whether the transaction manager's transactions are JPA's, flushed at the commit point. */
+    private final boolean flushAtCommitPoint;
+
+    private CommitPoints(boolean flushAtCommitPoint) {
+        this.flushAtCommitPoint = flushAtCommitPoint;
     }
 
     /**
@@ -41,11 +54,19 @@ final class CommitPoints implements TransactionExecutionListener {
                     + " TransactionExecutionListener (any of Spring's), to see where a commit happens; "
                     + transactionManager.getClass().getName() + " does not");
         }
+        CommitPoints listener = managesJpaTransactions(transactionManager) ? JPA_LISTENER : LISTENER;
         synchronized (configurable) {
-            if (!configurable.getTransactionExecutionListeners().contains(LISTENER)) {
-                configurable.addListener(LISTENER);
+            if (!configurable.getTransactionExecutionListeners().contains(listener)) {
+                configurable.addListener(listener);
             }
         }
+    }
+
+    private static boolean managesJpaTransactions(PlatformTransactionManager transactionManager) {
+        return transactionManager instanceof ResourceTransactionManager resourceManager
+                && ClassUtils.isPresent(ENTITY_MANAGER_FACTORY, CommitPoints.class.getClassLoader())
+                && ClassUtils.resolveClassName(ENTITY_MANAGER_FACTORY, CommitPoints.class.getClassLoader())
+                    .isInstance(resourceManager.getResourceFactory());
     }
 
     /** Starts observing an attempt on this thread, inside any attempt already running here. */
@@ -67,7 +88,7 @@ final class CommitPoints implements TransactionExecutionListener {
 
     @Override
     public void afterBegin(TransactionExecution transaction, Throwable beginFailure) {
-        if (beginFailure == null && current.get() != null && !transaction.isReadOnly()
+        if (!this.flushAtCommitPoint && beginFailure == null && current.get() != null && !transaction.isReadOnly()
                 && transaction instanceof TransactionStatus status && TransactionSynchronizationManager.isSynchronizationActive()) {
             TransactionSynchronizationManager.registerSynchronization(new FlushBeforeCommit(status));
         }
@@ -76,6 +97,10 @@ final class CommitPoints implements TransactionExecutionListener {
     @Override
     public void beforeCommit(TransactionExecution transaction) {
         if (transaction.isNewTransaction()) {
+            if (this.flushAtCommitPoint && current.get() != null && !transaction.isReadOnly()
+                    && transaction instanceof TransactionStatus status) {
+                status.flush();
+            }
             for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
                 attempt.committing.add(transaction);
             }

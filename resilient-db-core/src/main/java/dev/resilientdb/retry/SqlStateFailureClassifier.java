@@ -21,7 +21,8 @@ import org.springframework.dao.TransientDataAccessException;
  * (a write on a connection to a server that a failover demoted: the server refused the statement, so nothing
  * of it committed, and the pool has evicted the connection; the engine does not retry 25006 where the
  * application declared the transaction read-only, its own doing); without a SQLSTATE, an exhausted
- * pool ({@link SQLTransientConnectionException}), a {@link SQLRecoverableException}, or any of
+ * pool ({@link SQLTransientConnectionException}), a {@link SQLRecoverableException}, an
+ * optimistic-locking conflict ({@link #isOptimisticLockingFailure}), or any of
  * Spring's {@link TransientDataAccessException}s (pgjdbc reports I/O errors as class 08). Note that Spring
  * translates class 08, 53300 and 57P0x into the non-transient {@code DataAccessResourceFailureException},
  * which is why the SQLSTATE is read first.
@@ -47,6 +48,9 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
     private static final Set<String> NOT_TRANSIENT_CLASSES = Set.of("22", "23", "28", "42");
 
     private static final String TRANSACTION_RESOLUTION_UNKNOWN = "08007";
+
+    private static final Set<String> UNTRANSLATED_OPTIMISTIC_LOCK_FAILURES = Set.of(
+            "jakarta.persistence.OptimisticLockException", "org.hibernate.StaleStateException");
 
     private final List<String> extraRetryable;
 
@@ -77,7 +81,8 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
             return classifyState(state);
         }
         if (contains(failure, SQLTransientConnectionException.class) || contains(failure, SQLRecoverableException.class)
-                || (contains(failure, TransientDataAccessException.class) && !contains(failure, QueryTimeoutException.class))) {
+                || (contains(failure, TransientDataAccessException.class) && !contains(failure, QueryTimeoutException.class))
+                || isOptimisticLockingFailure(failure)) {
             return FailureClassification.TRANSIENT;
         }
         return FailureClassification.NOT_TRANSIENT;
@@ -116,10 +121,27 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
 
     /**
      * Whether the failure is an optimistic-locking conflict (a stale {@code @Version}): it has no
-     * SQLSTATE, and it repeats for as long as the caller's version is stale.
+     * SQLSTATE, and it repeats for as long as the caller's version is stale. Spring's
+     * {@link OptimisticLockingFailureException}, or, where nothing translated it (direct
+     * {@code EntityManager} use), JPA's {@code OptimisticLockException} or Hibernate's
+     * {@code StaleStateException}, matched by name so that neither library is needed.
      */
     public static boolean isOptimisticLockingFailure(Throwable failure) {
-        return contains(failure, OptimisticLockingFailureException.class);
+        for (Throwable current = failure; current != null; current = SqlStates.next(current)) {
+            if (current instanceof OptimisticLockingFailureException || isUntranslatedOptimisticLockFailure(current)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isUntranslatedOptimisticLockFailure(Throwable failure) {
+        for (Class<?> type = failure.getClass(); type != Throwable.class; type = type.getSuperclass()) {
+            if (UNTRANSLATED_OPTIMISTIC_LOCK_FAILURES.contains(type.getName())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private FailureClassification classifyState(String state) {
