@@ -6,6 +6,7 @@ import java.time.Duration;
 
 import dev.resilientdb.retry.CommitOutcomeUnknownException;
 import dev.resilientdb.retry.DatabaseUnavailableException;
+import dev.resilientdb.retry.EntityStateNotRetryableException;
 import dev.resilientdb.retry.FailureClassification;
 import dev.resilientdb.retry.SqlStateFailureClassifier;
 import dev.resilientdb.retry.SqlStates;
@@ -36,6 +37,9 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
  * <li>{@link CommitOutcomeUnknownException} (or SQLSTATE 08007): 503 without {@code Retry-After}, with
  * its own problem type: the change may have been saved, so the client must check, or repeat with the
  * same idempotency key, rather than repeat blindly after a pause.</li>
+ * <li>{@link EntityStateNotRetryableException} (a transient failure not retried because of an entity the
+ * caller passed in): 503 with the configured {@code Retry-After} and its own problem type: nothing was
+ * committed, and a repeated request loads fresh state.</li>
  * </ul>
  * Any other failure (a constraint, bad data, an optimistic-locking conflict, a bug) is left to
  * Spring MVC's default handling, as if this advice were not there. Bodies and log lines carry no SQL,
@@ -56,6 +60,9 @@ public class DatabaseProblemResponses {
 
     /** The problem type of a 503 after a commit whose outcome is unknown. */
     public static final URI COMMIT_OUTCOME_UNKNOWN = URI.create("tag:resilientdb.dev,2026:commit-outcome-unknown");
+
+    /** The problem type of a 503 after a transient failure not retried because of the caller's entities. */
+    public static final URI ENTITY_STATE_NOT_RETRYABLE = URI.create("tag:resilientdb.dev,2026:entity-state-not-retryable");
 
     private static final Log logger = LogFactory.getLog(DatabaseProblemResponses.class);
 
@@ -94,6 +101,25 @@ public class DatabaseProblemResponses {
     public ResponseEntity<ProblemDetail> commitOutcomeUnknown(CommitOutcomeUnknownException ex) {
         logger.warn("resilient-db: answering 503, commit outcome unknown: " + describe(ex));
         return commitOutcomeUnknown();
+    }
+
+    /**
+     * A transient failure that was not retried because of an entity the caller passed in: 503 with
+     * {@code Retry-After}, since nothing was committed and a repeated request loads fresh state.
+     * @param ex the refusal
+     * @return the problem response
+     */
+    @ExceptionHandler
+    public ResponseEntity<ProblemDetail> entityStateNotRetryable(EntityStateNotRetryableException ex) {
+        // The engine has logged the refusal, with what to change, once at WARN.
+        logger.debug("resilient-db: answering 503, not retried because of the caller's entities: " + describe(ex));
+        ResponseEntity<ProblemDetail> answer = unavailable(this.retryAfter);
+        ProblemDetail problem = answer.getBody();
+        problem.setType(ENTITY_STATE_NOT_RETRYABLE);
+        problem.setTitle("Not retried");
+        problem.setDetail("The database failed briefly and the change could not be retried safely; nothing was saved. "
+                + "Try again later.");
+        return answer;
     }
 
     /**
