@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import dev.resilientdb.jpa.CallerEntityService.DepositRequest;
 import dev.resilientdb.jpa.CallerEntityService.Fault;
 import dev.resilientdb.jpa.JpaTestApplication.Answer;
+import dev.resilientdb.retry.EntityStateNotRetryableException;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * A retried attempt never sees the failed attempt's in-memory changes to entities the caller holds:
@@ -119,6 +121,48 @@ class CallerEntityRetryTests {
         }
         String rest = answer.body().substring(type + "tag:resilientdb.dev,2026:".length());
         return " " + rest.substring(0, rest.indexOf('"'));
+    }
+
+    /**
+     * A new entity passed in: Hibernate gives it a version when the failed attempt persists it, and
+     * a retry that kept that version would merge a row that does not exist.
+     */
+    @Test
+    void newEntityPassedInIsPersistedOnceAfterTheRetry() {
+        application(false).run(context -> {
+            CallerEntityService service = context.getBean(CallerEntityService.class);
+            Account account = new Account("new", null, 1000);
+            service.depositSaved(account, 10, "new", Fault.FLUSH);
+            assertThat(service.seenBalances("new")).containsExactly(1000, 1000);
+            assertThat(server.queryColumn("SELECT balance || ' v' || version FROM jpa_accounts WHERE id = 'new'"))
+                .containsExactly("1010 v0");
+        });
+    }
+
+    /**
+     * An entity with an association is not put back before a retry: after a transient failure it is
+     * refused, with what to change, and nothing is written.
+     */
+    @Test
+    void entityWithAnAssociationIsNotRetriedAndNothingIsWritten() {
+        server.execute("INSERT INTO jpa_accounts VALUES ('owner', 0, 1000)");
+        server.execute("DROP TABLE IF EXISTS jpa_statements");
+        server.execute("CREATE TABLE jpa_statements (id text PRIMARY KEY, version bigint NOT NULL, "
+                + "account_id text, total int NOT NULL)");
+        server.execute("GRANT ALL ON jpa_statements TO " + PostgresServer.APP_USER);
+        server.execute("INSERT INTO jpa_statements VALUES ('december', 0, 'owner', 0)");
+        application(false).run(context -> {
+            CallerEntityService service = context.getBean(CallerEntityService.class);
+            MonthlyStatement statement = context.getBean(MonthlyStatementRepository.class).findById("december").orElseThrow();
+            assertThatExceptionOfType(EntityStateNotRetryableException.class)
+                .isThrownBy(() -> service.addToStatement(statement, 10, Fault.FLUSH))
+                .withMessageContaining("argument 0 (" + MonthlyStatement.class.getName() + ")")
+                .withMessageContaining("'account' is MANY_TO_ONE")
+                .withMessageContaining("Pass the id");
+            assertThat(service.seenBalances("december")).containsExactly(0);
+            assertThat(server.queryLong("SELECT total FROM jpa_statements WHERE id = 'december'")).isZero();
+            assertThat(depositsOf("december")).isZero();
+        });
     }
 
     /**

@@ -38,9 +38,13 @@ public class CallerEntityService {
 
     private final DatabaseFaults faults;
 
+    private final MonthlyStatementRepository statements;
+
     private final Map<String, List<Integer>> seenBalances = new ConcurrentHashMap<>();
 
-    CallerEntityService(AccountRepository accounts, JdbcTemplate jdbc, DatabaseFaults faults) {
+    CallerEntityService(AccountRepository accounts, JdbcTemplate jdbc, DatabaseFaults faults,
+            MonthlyStatementRepository statements) {
+        this.statements = statements;
         this.accounts = accounts;
         this.jdbc = jdbc;
         this.faults = faults;
@@ -63,6 +67,16 @@ public class CallerEntityService {
         int attempt = recordAttempt(deposit, account.getBalance());
         account.deposit(amount);
         record(account.getId(), amount, deposit, attempt, pid, fault);
+    }
+
+    /** An entity with an association, passed in, changed and saved. */
+    @RetryableTransactional
+    public void addToStatement(MonthlyStatement statement, int amount, Fault fault) {
+        int pid = this.accounts.backendPid();
+        int attempt = recordAttempt(statement.getId(), statement.getTotal());
+        statement.add(amount);
+        this.statements.save(statement);
+        record("statement", amount, statement.getId(), attempt, pid, fault);
     }
 
     /** The id passed, the entity loaded inside the unit of work. */
