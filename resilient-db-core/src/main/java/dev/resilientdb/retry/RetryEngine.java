@@ -345,6 +345,9 @@ public final class RetryEngine implements AutoCloseable {
 
         private final DatabaseCircuitBreaker circuitBreaker;
 
+        /** The entities among the arguments, put back before each retry, or why they forbid one. */
+        private final CallerEntities callerEntities;
+
         private final long startedAt = System.nanoTime();
 
         private int failedAttempts;
@@ -362,8 +365,6 @@ public final class RetryEngine implements AutoCloseable {
         private boolean breakerOpen;
 
         private boolean shuttingDown;
-
-        private final CallerEntities callerEntities;
 
         /** Set when a retry was refused because of the caller's entities: what the caller gets. */
         private EntityStateNotRetryableException entitiesNotRetryable;
@@ -401,11 +402,14 @@ public final class RetryEngine implements AutoCloseable {
             if (System.nanoTime() + this.delay.toNanos() - this.startedAt >= this.settings.deadline().toNanos()) {
                 return false;
             }
-            if (!this.committed && !outcomeUnknown(failure) && this.callerEntities.whyNotRetryable() != null) {
-                this.entitiesNotRetryable = new EntityStateNotRetryableException("Attempt " + this.failedAttempts
-                        + " failed with a transient failure and nothing was committed, but it was not retried: "
-                        + this.callerEntities.whyNotRetryable() + ", so a retry could apply a change twice or lose it. "
-                        + "Pass the id and load the entity inside the @RetryableTransactional method.", failure);
+            if (this.callerEntities.whyNotRetryable() != null) {
+                // Where something may have committed, the caller gets that outcome (never "nothing was committed").
+                if (!this.committed && !outcomeUnknown(failure)) {
+                    this.entitiesNotRetryable = new EntityStateNotRetryableException("Attempt " + this.failedAttempts
+                            + " failed with a transient failure and nothing was committed, but it was not retried: "
+                            + this.callerEntities.whyNotRetryable() + ", so a retry could apply a change twice or lose it. "
+                            + "Pass the id and load the entity inside the @RetryableTransactional method.", failure);
+                }
                 return false;
             }
             if (!budget.tryRetry()) {
