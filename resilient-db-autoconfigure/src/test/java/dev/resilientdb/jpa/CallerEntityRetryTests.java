@@ -1,5 +1,10 @@
 package dev.resilientdb.jpa;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -46,6 +51,8 @@ class CallerEntityRetryTests {
 
     private static final PostgresServer server = PostgresServers.shared();
 
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
     @BeforeEach
     void createTables() {
         JpaTestApplication.createTable(server);
@@ -84,10 +91,16 @@ class CallerEntityRetryTests {
         String account = idiom + "-" + openInView + "-" + fault;
         server.execute("INSERT INTO jpa_accounts VALUES ('" + account + "', 0, 1000)");
         application(openInView).run(context -> {
-            Answer answer = JpaTestApplication.postAndWait(JpaTestApplication.port(context),
-                    "/caller-entities/" + account + "/" + idiom + "?amount=10&deposit=" + account + "&fault=" + fault);
+            HttpResponse<String> response = HTTP.send(HttpRequest
+                .newBuilder(URI.create("http://localhost:" + JpaTestApplication.port(context) + "/caller-entities/" + account
+                        + "/" + idiom + "?amount=10&deposit=" + account + "&fault=" + fault))
+                .timeout(Duration.ofSeconds(90))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(), HttpResponse.BodyHandlers.ofString());
+            Answer answer = new Answer(response.statusCode(), response.body());
+            String retryAfter = response.headers().firstValue("Retry-After").map(value -> " Retry-After " + value).orElse("");
             List<Integer> seen = context.getBean(CallerEntityService.class).seenBalances(account);
-            String outcome = answer.status() + problemType(answer) + ", balance " + balance(account) + ", deposits "
+            String outcome = answer.status() + problemType(answer) + retryAfter + ", balance " + balance(account) + ", deposits "
                     + depositsOf(account) + ", attempts started from " + seen;
             assertThat(outcome).as(answer.body()).isEqualTo(expectedOutcome(idiom, openInView, fault));
         });
@@ -101,7 +114,7 @@ class CallerEntityRetryTests {
      */
     private static String expectedOutcome(String idiom, boolean openInView, Fault fault) {
         if (openInView && !"by-id".equals(idiom)) {
-            return "503 entity-state-not-retryable, balance 1000, deposits 0, attempts started from [1000]";
+            return "503 entity-state-not-retryable Retry-After 2, balance 1000, deposits 0, attempts started from [1000]";
         }
         if ("dirty-checked".equals(idiom)) {
             // A detached entity's change that is never saved is never written, fault or not. With nothing
