@@ -6,6 +6,7 @@ import java.time.Duration;
 
 import dev.resilientdb.retry.CommitOutcomeUnknownException;
 import dev.resilientdb.retry.DatabaseUnavailableException;
+import dev.resilientdb.retry.EntityStateNotRetryableException;
 import dev.resilientdb.retry.FailedAfterCommitException;
 import dev.resilientdb.retry.FailureClassification;
 import dev.resilientdb.retry.SqlStateFailureClassifier;
@@ -41,6 +42,9 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
  * <li>{@link FailedAfterCommitException} (the unit of work failed transiently after part of it had
  * committed, and was not run again): 500 without {@code Retry-After}, with its own problem type: part
  * of the change is saved, so repeating the request could apply it twice.</li>
+ * <li>{@link EntityStateNotRetryableException} (a transient failure not retried because of an entity the
+ * caller passed in): 503 with the configured {@code Retry-After} and its own problem type: nothing was
+ * committed, and a repeated request loads fresh state.</li>
  * </ul>
  * Any other failure (a constraint, bad data, an optimistic-locking conflict, a
  * {@link WriteInReadOnlyTransactionException}, a bug) is left to
@@ -65,6 +69,8 @@ public class DatabaseProblemResponses {
 
     /** The problem type of a 500 after part of the unit of work committed. */
     public static final URI FAILED_AFTER_COMMIT = URI.create("tag:resilientdb.dev,2026:failed-after-commit");
+    /** The problem type of a 503 after a transient failure not retried because of the caller's entities. */
+    public static final URI ENTITY_STATE_NOT_RETRYABLE = URI.create("tag:resilientdb.dev,2026:entity-state-not-retryable");
 
     private static final Log logger = LogFactory.getLog(DatabaseProblemResponses.class);
 
@@ -120,6 +126,25 @@ public class DatabaseProblemResponses {
         problem.setType(FAILED_AFTER_COMMIT);
         problem.setTitle("Failed after commit");
         return ResponseEntity.status(HttpStatus.INTERNAL_SERVER_ERROR).body(problem);
+    }
+
+    /**
+     * A transient failure that was not retried because of an entity the caller passed in: 503 with
+     * {@code Retry-After}, since nothing was committed and a repeated request loads fresh state.
+     * @param ex the refusal
+     * @return the problem response
+     */
+    @ExceptionHandler
+    public ResponseEntity<ProblemDetail> entityStateNotRetryable(EntityStateNotRetryableException ex) {
+        // The engine has logged the refusal, with what to change, once at WARN.
+        logger.debug("resilient-db: answering 503, not retried because of the caller's entities: " + describe(ex));
+        ResponseEntity<ProblemDetail> answer = unavailable(this.retryAfter);
+        ProblemDetail problem = answer.getBody();
+        problem.setType(ENTITY_STATE_NOT_RETRYABLE);
+        problem.setTitle("Not retried");
+        problem.setDetail("The database failed briefly and the change could not be retried safely; nothing was saved. "
+                + "Try again later.");
+        return answer;
     }
 
     /**

@@ -32,6 +32,8 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final Log logger = LogFactory.getLog(RetryEngine.class);
 
+    private static final Object[] NO_ARGUMENTS = {};
+
 
 
 
@@ -118,12 +120,28 @@ public final class RetryEngine implements AutoCloseable {
      */
     public <T> T execute(PlatformTransactionManager transactionManager, TransactionDefinition definition,
             RetrySettings settings, boolean idempotent, UnitOfWork<T> unitOfWork) throws Throwable {
+        return execute(transactionManager, definition, settings, idempotent, NO_ARGUMENTS, unitOfWork);
+    }
+
+    /**
+     * Runs a unit of work as {@link #execute(PlatformTransactionManager, TransactionDefinition, RetrySettings,
+     * boolean, UnitOfWork)} does, for a method called with the given arguments. JPA entities among them
+     * are put back as the caller passed them before each retry; where that cannot be proved correct
+     * (an entity managed by the open-in-view {@code EntityManager}, or one with associations), a
+     * transient failure is not retried but thrown as an {@link EntityStateNotRetryableException}.
+     * Other arguments reach each attempt as they are.
+     * @param arguments the method's arguments, the same objects every attempt receives
+     * @throws Throwable as the other variant, and {@link EntityStateNotRetryableException}
+     */
+    public <T> T execute(PlatformTransactionManager transactionManager, TransactionDefinition definition,
+            RetrySettings settings, boolean idempotent, Object[] arguments, UnitOfWork<T> unitOfWork) throws Throwable {
         if (TransactionBoundary.joinsActiveTransaction(transactionManager, definition)) {
             TransactionBoundary.rejectConflictingJoin(definition);
             return unitOfWork.run();
         }
         return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
-                this.circuitBreakers.forTransactionManager(transactionManager));
+                this.circuitBreakers.forTransactionManager(transactionManager),
+                CallerEntities.of(transactionManager, arguments));
     }
 
     /**
@@ -136,7 +154,8 @@ public final class RetryEngine implements AutoCloseable {
      */
     public <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
-            return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared());
+            return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared(),
+                    CallerEntities.none());
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -147,12 +166,12 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
-            DatabaseCircuitBreaker circuitBreaker) throws Throwable {
+            DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
-                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker));
+                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities));
             });
         }
         catch (DatabaseUnavailableException ex) {
@@ -174,6 +193,11 @@ public final class RetryEngine implements AutoCloseable {
         }
         catch (Throwable ex) {
             int attempts = Math.max(call.failedAttempts, 1);
+            if (call.entitiesNotRetryable != null) {
+                logger.warn("resilient-db: not retrying after attempt " + attempts + " (" + describe(ex) + ") because "
+                        + call.callerEntities.whyNotRetryable() + "; pass the id and load the entity inside the method");
+                throw call.entitiesNotRetryable;
+            }
             if (call.shuttingDown) {
                 logger.warn("resilient-db: not retrying after attempt " + attempts
                         + " because the application is shutting down; last failure " + describe(ex));
@@ -222,6 +246,7 @@ public final class RetryEngine implements AutoCloseable {
     private <T> T attempt(UnitOfWork<T> unitOfWork, Call call) throws Throwable {
         if (call.failedAttempts > 0) {
             RequestBoundEntityManagers.renew();
+            call.callerEntities.restore();
         }
         CommitPoints.Attempt commits = CommitPoints.start();
         try {
@@ -351,6 +376,9 @@ public final class RetryEngine implements AutoCloseable {
 
         private final DatabaseCircuitBreaker circuitBreaker;
 
+        /** The entities among the arguments, put back before each retry, or why they forbid one. */
+        private final CallerEntities callerEntities;
+
         private final long startedAt = System.nanoTime();
 
         private int failedAttempts;
@@ -369,7 +397,12 @@ public final class RetryEngine implements AutoCloseable {
 
         private boolean shuttingDown;
 
-        Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker) {
+        /** Set when a retry was refused because of the caller's entities: what the caller gets. */
+        private EntityStateNotRetryableException entitiesNotRetryable;
+
+        Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker,
+                CallerEntities callerEntities) {
+            this.callerEntities = callerEntities;
             this.settings = settings;
             this.idempotent = idempotent;
             this.readOnly = readOnly;
@@ -398,6 +431,16 @@ public final class RetryEngine implements AutoCloseable {
                 return false;
             }
             if (System.nanoTime() + this.delay.toNanos() - this.startedAt >= this.settings.deadline().toNanos()) {
+                return false;
+            }
+            if (this.callerEntities.whyNotRetryable() != null) {
+                // Where something may have committed, the caller gets that outcome (never "nothing was committed").
+                if (!this.committed && !outcomeUnknown(failure)) {
+                    this.entitiesNotRetryable = new EntityStateNotRetryableException("Attempt " + this.failedAttempts
+                            + " failed with a transient failure and nothing was committed, but it was not retried: "
+                            + this.callerEntities.whyNotRetryable() + ", so a retry could apply a change twice or lose it. "
+                            + "Pass the id and load the entity inside the @RetryableTransactional method.", failure);
+                }
                 return false;
             }
             if (!budget.tryRetry()) {

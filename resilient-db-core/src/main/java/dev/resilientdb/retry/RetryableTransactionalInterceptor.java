@@ -62,7 +62,8 @@ public class RetryableTransactionalInterceptor implements MethodInterceptor {
             return invocation.proceed();
         }
         return this.engine.get().execute(transactionManager(retry.getQualifier()), retry,
-                retry.settings(this.settings.get()), retry.isIdempotent(), () -> proceedCopy(invocation));
+                retry.settings(this.settings.get()), retry.isIdempotent(), invocation.getArguments(),
+                () -> proceedCopy(invocation));
     }
 
     private static Object proceedCopy(MethodInvocation invocation) throws Throwable {
