@@ -31,6 +31,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.dao.CannotAcquireLockException;
 import org.springframework.core.retry.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -144,9 +145,18 @@ class ResilientDbRetryAutoConfigurationTests {
                 RetrySettings settings = context.getBean(RetryingTransactionTemplate.class).getRetrySettings();
                 CannotAcquireLockException transientFailure = new CannotAcquireLockException("busy",
                         new SQLException("deadlock detected", "40P01"));
-                CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> engine.execute(() -> {
-                    throw transientFailure;
-                }, settings, false));
+                PlatformTransactionManager transactionManager = context.getBean(PlatformTransactionManager.class);
+                CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return engine.execute(transactionManager, new DefaultTransactionDefinition(), settings, false,
+                                () -> {
+                                    throw transientFailure;
+                                });
+                    }
+                    catch (Throwable ex) {
+                        throw (ex instanceof RuntimeException runtime) ? runtime : new IllegalStateException(ex);
+                    }
+                });
                 assertThat(context.getBean(BackOffStarted.class).started.await(10, TimeUnit.SECONDS)).isTrue();
                 long closing = System.nanoTime();
                 ((ConfigurableApplicationContext) context.getSourceApplicationContext()).close();
