@@ -100,6 +100,22 @@ class CircuitBreakerPerDataSourceTests {
     }
 
     /**
+     * Issue 18, item 6: with A's manager the primary one, a boundary on B named by a type-level
+     * {@code @Qualifier} inside a transaction on A judges joining against B, so it retries on its own.
+     */
+    @Test
+    void typeLevelQualifierDecidesJoiningAgainstItsOwnDatabase() {
+        this.contextRunner.withUserConfiguration(TwoManagersAPrimary.class, LedgersOnB.class).run(context -> {
+            TypeQualifiedLedgerB ledgerB = context.getBean(TypeQualifiedLedgerB.class);
+            assertThatNoException().isThrownBy(() -> context.getBean(LedgerA.class)
+                .recordThen("outer-typed", () -> ledgerB.recordTerminatingFirstAttempt("inner-typed")));
+            assertThat(attempts("inner-typed")).isEqualTo(2);
+            assertThat(rows(serverB, "inner-typed")).isEqualTo(1);
+            assertThat(rows(serverA, "outer-typed")).isEqualTo(1);
+        });
+    }
+
+    /**
      * Issue 18, item 6: a {@code TransactionManagementConfigurer} names the manager of unqualified
      * uses, for the retry advice as for Spring's transaction advice.
      */
