@@ -28,6 +28,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
 import org.springframework.dao.CannotAcquireLockException;
 import org.springframework.core.retry.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -133,6 +134,14 @@ class ResilientDbRetryAutoConfigurationTests {
             context.getBean(RetryMetrics.class).onRetry(1, new SQLException("x", "40001"), Duration.ZERO);
             assertThat(registry.get("resilientdb.retry.attempts").tag("sqlstate.class", "40").counter().count()).isEqualTo(1);
         });
+    }
+
+    @Test
+    void retryAdviceIsOrderedJustOutsideTheTransactionAdviceUnlessThePropertySaysOtherwise() {
+        this.contextRunner.run(context -> assertThat(context.getBean(RetryableTransactionalAdvisor.class).getOrder())
+            .isEqualTo(Ordered.LOWEST_PRECEDENCE - 1));
+        this.contextRunner.withPropertyValues("resilient.db.retry.order=5")
+            .run(context -> assertThat(context.getBean(RetryableTransactionalAdvisor.class).getOrder()).isEqualTo(5));
     }
 
     @Test

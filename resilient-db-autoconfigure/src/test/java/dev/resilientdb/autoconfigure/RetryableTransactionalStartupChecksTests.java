@@ -65,6 +65,15 @@ class RetryableTransactionalStartupChecksTests {
     }
 
     @Test
+    void withoutSpringsTransactionAdviceAnApplicationThatDoesNotRetryStarts() {
+        application().withBean(PlainService.class).run(context -> {
+            assertThat(context).hasNotFailed();
+            context.getBean(PlainService.class).insert("plain");
+            assertThat(rows("plain")).isEqualTo(1);
+        });
+    }
+
+    @Test
     void retryAdviceInsideTheTransactionAdviceFailsStartup() {
         this.contextRunner.withUserConfiguration(InsertingService.class, TransactionAdviceOrderedFirst.class)
             .run(context -> {
@@ -170,6 +179,21 @@ class RetryableTransactionalStartupChecksTests {
             if (calls.incrementAndGet() == 1) {
                 throw new TransientDataAccessResourceException("attempt 1 fails after its insert");
             }
+        }
+
+    }
+
+    /** Nothing retried: it needs no transaction advice. */
+    static class PlainService {
+
+        private final JdbcTemplate jdbc;
+
+        PlainService(JdbcTemplate jdbc) {
+            this.jdbc = jdbc;
+        }
+
+        public void insert(String id) {
+            this.jdbc.update("INSERT INTO startup_check_rows VALUES (?)", id);
         }
 
     }
