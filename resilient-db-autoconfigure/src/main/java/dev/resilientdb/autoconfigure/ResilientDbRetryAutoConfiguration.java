@@ -20,7 +20,7 @@ import dev.resilientdb.retry.TransactionRetryListener;
 import dev.resilientdb.retry.TransientFailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
 
-import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -38,8 +38,6 @@ import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
 import org.springframework.core.retry.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
-import org.springframework.transaction.annotation.AnnotationTransactionAttributeSource;
-import org.springframework.transaction.interceptor.TransactionAttributeSource;
 import org.springframework.util.ClassUtils;
 
 /**
@@ -150,16 +148,13 @@ public class ResilientDbRetryAutoConfiguration {
      */
     @Bean
     @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
-    static RetryableTransactionalAdvisor resilientDbRetryableTransactionalAdvisor(
-            ObjectProvider<TransactionAttributeSource> transactionAttributes, ObjectProvider<RetryEngine> engine,
-            ObjectProvider<RetrySettings> settings, Environment environment, BeanFactory beanFactory) {
-        RetryableTransactionalInterceptor interceptor = new RetryableTransactionalInterceptor(
-                () -> transactionAttributes.getIfUnique(() -> new AnnotationTransactionAttributeSource(false)),
-                engine::getObject, settings::getObject, beanFactory);
+    static RetryableTransactionalAdvisor resilientDbRetryableTransactionalAdvisor(ObjectProvider<RetryEngine> engine,
+            ObjectProvider<RetrySettings> settings, Environment environment, ListableBeanFactory beanFactory) {
         int order = Binder.get(environment)
             .bind(ResilientDbProperties.PREFIX + ".retry.order", Integer.class)
             .orElseGet(() -> new ResilientDbProperties.Retry().getOrder());
-        return new RetryableTransactionalAdvisor(interceptor, order);
+        return new RetryableTransactionalAdvisor(
+                new RetryableTransactionalInterceptor(beanFactory, engine::getObject, settings::getObject, order));
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -8,6 +8,7 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchCondition;
 import com.tngtech.archunit.lang.ConditionEvents;
 import com.tngtech.archunit.lang.SimpleConditionEvent;
+import dev.resilientdb.retry.RetryEngine;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -16,6 +17,7 @@ import org.springframework.beans.factory.config.BeanFactoryPostProcessor;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.context.annotation.Bean;
+import org.springframework.transaction.PlatformTransactionManager;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
@@ -75,6 +77,29 @@ class ArchitectureTests {
             .should(beStatic())
             .allowEmptyShould(true)
             .check(MAIN);
+    }
+
+    /**
+     * Every public way into the retry engine applies the boundary rules (join check, the
+     * transaction's read-only flag, the breaker of its DataSource), which need the transaction manager.
+     */
+    @Test
+    void publicEntryPointsOfTheRetryEngineNameATransactionManager() {
+        methods().that().areDeclaredIn(RetryEngine.class).and().haveName("execute").and().arePublic()
+            .should(takeATransactionManagerFirst())
+            .check(MAIN);
+    }
+
+    private static ArchCondition<JavaMethod> takeATransactionManagerFirst() {
+        return new ArchCondition<>("take a transaction manager as first parameter") {
+            @Override
+            public void check(JavaMethod method, ConditionEvents events) {
+                boolean named = !method.getRawParameterTypes().isEmpty()
+                        && method.getRawParameterTypes().get(0).isAssignableTo(PlatformTransactionManager.class);
+                events.add(new SimpleConditionEvent(method, named,
+                        method.getFullName() + " skips the boundary rules: it takes no transaction manager"));
+            }
+        };
     }
 
     private static DescribedPredicate<JavaMethod> returnPostProcessor() {

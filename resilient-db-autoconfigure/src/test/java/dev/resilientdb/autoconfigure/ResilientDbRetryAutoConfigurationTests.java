@@ -28,9 +28,11 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
 import org.springframework.dao.CannotAcquireLockException;
 import org.springframework.core.retry.RetryTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -135,6 +137,14 @@ class ResilientDbRetryAutoConfigurationTests {
     }
 
     @Test
+    void retryAdviceIsOrderedJustOutsideTheTransactionAdviceUnlessThePropertySaysOtherwise() {
+        this.contextRunner.run(context -> assertThat(context.getBean(RetryableTransactionalAdvisor.class).getOrder())
+            .isEqualTo(Ordered.LOWEST_PRECEDENCE - 1));
+        this.contextRunner.withPropertyValues("resilient.db.retry.order=5")
+            .run(context -> assertThat(context.getBean(RetryableTransactionalAdvisor.class).getOrder()).isEqualTo(5));
+    }
+
+    @Test
     void closingTheApplicationEndsARetryWaitingInBackOff() {
         this.contextRunner.withPropertyValues("resilient.db.retry.initial-interval=30s", "resilient.db.retry.max-interval=30s",
                 "resilient.db.retry.contention-max-interval=30s", "resilient.db.retry.deadline=2m", "resilient.db.retry.jitter=0")
@@ -144,9 +154,18 @@ class ResilientDbRetryAutoConfigurationTests {
                 RetrySettings settings = context.getBean(RetryingTransactionTemplate.class).getRetrySettings();
                 CannotAcquireLockException transientFailure = new CannotAcquireLockException("busy",
                         new SQLException("deadlock detected", "40P01"));
-                CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> engine.execute(() -> {
-                    throw transientFailure;
-                }, settings, false));
+                PlatformTransactionManager transactionManager = context.getBean(PlatformTransactionManager.class);
+                CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return engine.execute(transactionManager, new DefaultTransactionDefinition(), settings, false,
+                                () -> {
+                                    throw transientFailure;
+                                });
+                    }
+                    catch (Throwable ex) {
+                        throw (ex instanceof RuntimeException runtime) ? runtime : new IllegalStateException(ex);
+                    }
+                });
                 assertThat(context.getBean(BackOffStarted.class).started.await(10, TimeUnit.SECONDS)).isTrue();
                 long closing = System.nanoTime();
                 ((ConfigurableApplicationContext) context.getSourceApplicationContext()).close();

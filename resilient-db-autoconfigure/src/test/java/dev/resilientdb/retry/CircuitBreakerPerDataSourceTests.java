@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.jdbc.DataSourceBuilder;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -23,6 +24,8 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.support.JdbcTransactionManager;
+import org.springframework.transaction.TransactionManager;
+import org.springframework.transaction.annotation.TransactionManagementConfigurer;
 import org.springframework.transaction.annotation.Transactional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -79,6 +82,54 @@ class CircuitBreakerPerDataSourceTests {
             assertThat(rows(serverB, "b")).isEqualTo(1);
             assertThat(rows(serverA, "b") + rows(serverB, "a")).isZero();
         });
+    }
+
+    /**
+     * Issue 18, item 6: with two managers and no primary, a type-level {@code @Qualifier} names the
+     * manager, for the retry advice as for Spring's transaction advice.
+     */
+    @Test
+    void typeLevelQualifierNamesTheTransactionManager() {
+        this.contextRunner.withUserConfiguration(TwoManagers.class, LedgersOnB.class)
+            .run(context -> {
+                assertThatNoException()
+                    .isThrownBy(() -> context.getBean(TypeQualifiedLedgerB.class).recordTerminatingFirstAttempt("typed"));
+                assertThat(attempts("typed")).isEqualTo(2);
+                assertThat(rows(serverB, "typed")).isEqualTo(1);
+            });
+    }
+
+    /**
+     * Issue 18, item 6: with A's manager the primary one, a boundary on B named by a type-level
+     * {@code @Qualifier} inside a transaction on A judges joining against B, so it retries on its own.
+     */
+    @Test
+    void typeLevelQualifierDecidesJoiningAgainstItsOwnDatabase() {
+        this.contextRunner.withUserConfiguration(TwoManagersAPrimary.class, LedgersOnB.class).run(context -> {
+            TypeQualifiedLedgerB ledgerB = context.getBean(TypeQualifiedLedgerB.class);
+            // A retried first call, so that the plain transaction below does not meet a pool still filling.
+            assertThat(context.getBean(LedgerA.class).selectOne()).isEqualTo(1);
+            assertThatNoException().isThrownBy(() -> context.getBean(LedgerA.class)
+                .recordThen("outer-typed", () -> ledgerB.recordTerminatingFirstAttempt("inner-typed")));
+            assertThat(attempts("inner-typed")).isEqualTo(2);
+            assertThat(rows(serverB, "inner-typed")).isEqualTo(1);
+            assertThat(rows(serverA, "outer-typed")).isEqualTo(1);
+        });
+    }
+
+    /**
+     * Issue 18, item 6: a {@code TransactionManagementConfigurer} names the manager of unqualified
+     * uses, for the retry advice as for Spring's transaction advice.
+     */
+    @Test
+    void transactionManagementConfigurerNamesTheTransactionManager() {
+        this.contextRunner.withUserConfiguration(TwoManagers.class, ManagerBForAnnotations.class, LedgersOnB.class)
+            .run(context -> {
+                assertThatNoException()
+                    .isThrownBy(() -> context.getBean(UnqualifiedLedgerB.class).recordTerminatingFirstAttempt("configured"));
+                assertThat(attempts("configured")).isEqualTo(2);
+                assertThat(rows(serverB, "configured")).isEqualTo(1);
+            });
     }
 
     /**
@@ -216,6 +267,63 @@ class CircuitBreakerPerDataSourceTests {
         @Bean
         JdbcTransactionManager tmB(@Qualifier("dataSourceB") DataSource dataSource) {
             return new JdbcTransactionManager(dataSource);
+        }
+
+    }
+
+    /** Annotation-driven transactions use B's manager unless they name another. */
+    @Configuration(proxyBeanMethods = false)
+    static class ManagerBForAnnotations {
+
+        @Bean
+        TransactionManagementConfigurer managerB(BeanFactory beanFactory) {
+            return () -> beanFactory.getBean("tmB", TransactionManager.class);
+        }
+
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class LedgersOnB {
+
+        @Bean
+        TypeQualifiedLedgerB typeQualifiedLedgerB(@Qualifier("dataSourceB") DataSource dataSource) {
+            return new TypeQualifiedLedgerB(new JdbcTemplate(dataSource));
+        }
+
+        @Bean
+        UnqualifiedLedgerB unqualifiedLedgerB(@Qualifier("dataSourceB") DataSource dataSource) {
+            return new UnqualifiedLedgerB(new JdbcTemplate(dataSource));
+        }
+
+    }
+
+    @Qualifier("tmB")
+    static class TypeQualifiedLedgerB {
+
+        private final JdbcTemplate jdbc;
+
+        TypeQualifiedLedgerB(JdbcTemplate jdbc) {
+            this.jdbc = jdbc;
+        }
+
+        @RetryableTransactional
+        public void recordTerminatingFirstAttempt(String id) {
+            CircuitBreakerPerDataSourceTests.recordTerminatingFirstAttempt(serverB, this.jdbc, id);
+        }
+
+    }
+
+    static class UnqualifiedLedgerB {
+
+        private final JdbcTemplate jdbc;
+
+        UnqualifiedLedgerB(JdbcTemplate jdbc) {
+            this.jdbc = jdbc;
+        }
+
+        @RetryableTransactional
+        public void recordTerminatingFirstAttempt(String id) {
+            CircuitBreakerPerDataSourceTests.recordTerminatingFirstAttempt(serverB, this.jdbc, id);
         }
 
     }

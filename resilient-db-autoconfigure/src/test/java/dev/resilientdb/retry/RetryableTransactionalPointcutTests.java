@@ -2,10 +2,13 @@ package dev.resilientdb.retry;
 
 import java.lang.reflect.Method;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.aop.MethodMatcher;
-import org.springframework.transaction.annotation.AnnotationTransactionAttributeSource;
+import org.springframework.context.annotation.AnnotationConfigApplicationContext;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.transaction.annotation.EnableTransactionManagement;
 import org.springframework.transaction.interceptor.TransactionAttributeSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,12 +20,20 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class RetryableTransactionalPointcutTests {
 
-    private final TransactionAttributeSource springAttributes = new AnnotationTransactionAttributeSource(false);
+    private final AnnotationConfigApplicationContext context = new AnnotationConfigApplicationContext(
+            SpringTransactionAdvice.class);
+
+    private final TransactionAttributeSource springAttributes = this.context.getBean(TransactionAttributeSource.class);
 
     private final MethodMatcher matcher = new RetryableTransactionalAdvisor(
-            new RetryableTransactionalInterceptor(() -> this.springAttributes, () -> null, () -> null, null), 0)
+            new RetryableTransactionalInterceptor(this.context, () -> null, () -> null, 0))
         .getPointcut()
         .getMethodMatcher();
+
+    @AfterEach
+    void closeContext() {
+        this.context.close();
+    }
 
     @Test
     void annotatedMethodMatches() throws Exception {
@@ -40,6 +51,13 @@ class RetryableTransactionalPointcutTests {
         }
         assertThat(this.matcher.matches(Object.class.getMethod("toString"), Annotated.class)).isFalse();
         assertThat(this.matcher.matches(Object.class.getMethod("hashCode"), Annotated.class)).isFalse();
+    }
+
+    /** Spring's transaction advice, whose attributes the retry advice pairs with its own. */
+    @Configuration(proxyBeanMethods = false)
+    @EnableTransactionManagement
+    static class SpringTransactionAdvice {
+
     }
 
     static class Plain {

@@ -146,13 +146,16 @@ public final class RetryEngine implements AutoCloseable {
 
     /**
      * Runs a unit of work, and runs it again on transient failures, through the shared circuit breaker.
+     * No boundary rules apply: no join check, no transaction of its own, not read-only. Package-private
+     * for that reason (the engine's own tests use it); applications retry through
+     * {@link RetryingTransactionTemplate} or {@link RetryableTransactional}.
      * @param unitOfWork one attempt; it must start from scratch each time (a fresh transaction)
      * @param settings attempts, back-off and deadline
      * @param idempotent whether a unit of work whose commit may have happened may run again
      * @return the result of the first successful attempt
      * @throws RuntimeException the last attempt's failure, as thrown, when the engine gives up
      */
-    public <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
+    <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
             return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared(),
                     CallerEntities.none());

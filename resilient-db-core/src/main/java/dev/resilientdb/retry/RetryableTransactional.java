@@ -32,6 +32,11 @@ import org.springframework.transaction.annotation.Transactional;
  * {@code NOT_SUPPORTED}, {@code NEVER}) are rejected at start-up: their statements commit one by one,
  * and running them again would repeat those that already committed.
  * <p>
+ * Start-up also fails ({@link RetryAdviceConfigurationException}) without Spring's transaction
+ * advice, with a retry advice not ordered outside it, with a plain {@code @Transactional} of other
+ * attributes on the same method or class, and for asynchronous results ({@code Future},
+ * {@code CompletionStage}, reactive types), whose work a retry could not see.
+ * <p>
  * The method must be safe to run more than once: no side effects outside the database transaction.
  * Same engine as {@link RetryingTransactionTemplate}: defaults from {@code resilient.db.retry.*}.
  */

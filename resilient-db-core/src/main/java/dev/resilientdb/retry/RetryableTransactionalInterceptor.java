@@ -9,11 +9,11 @@ import org.aopalliance.intercept.MethodInvocation;
 
 import org.springframework.aop.ProxyMethodInvocation;
 import org.springframework.aop.support.AopUtils;
-import org.springframework.beans.factory.BeanFactory;
-import org.springframework.beans.factory.annotation.BeanFactoryAnnotationUtils;
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.core.Ordered;
+import org.springframework.lang.Nullable;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.interceptor.TransactionAttributeSource;
-import org.springframework.util.StringUtils;
 import org.springframework.util.function.SingletonSupplier;
 
 /**
@@ -21,8 +21,13 @@ import org.springframework.util.function.SingletonSupplier;
  * advice and leaves the transaction to it: each attempt proceeds on a fresh copy of the invocation,
  * so the transaction advice inside begins and ends a new transaction, and the method runs again.
  * The retry itself is the {@link RetryEngine}'s, as for {@link RetryingTransactionTemplate}.
+ * <p>
+ * When it is applied to a bean, it checks every annotated method of the bean's class and fails with
+ * a {@link RetryAdviceConfigurationException} where it could not keep its promise: no Spring
+ * transaction advice, a retry advice not ordered outside it, a propagation without a transaction, a
+ * plain {@code @Transactional} with other attributes on the same element, or an asynchronous result.
  */
-public class RetryableTransactionalInterceptor implements MethodInterceptor {
+public class RetryableTransactionalInterceptor implements MethodInterceptor, Ordered {
 
     private final RetryAttributeSource attributes;
 
@@ -30,28 +35,36 @@ public class RetryableTransactionalInterceptor implements MethodInterceptor {
 
     private final Supplier<RetrySettings> settings;
 
-    private final BeanFactory beanFactory;
+    private final SingletonSupplier<TransactionAdvice> transactionAdvice;
 
-    private final Map<String, PlatformTransactionManager> transactionManagers = new ConcurrentHashMap<>();
+    private final int order;
+
+    private final Map<PlatformTransactionManager, Boolean> observed = new ConcurrentHashMap<>();
 
     /**
-     * @param transactionAttributes the source Spring's transaction advice uses, asked for on first use
+     * @param beanFactory where Spring's transaction advice and the transaction managers are found, on first use
      * @param engine the retry engine, asked for on first use
      * @param settings the default retry settings, asked for on first use
-     * @param beanFactory where the transaction managers are found, by qualifier as Spring's transaction advice finds them
+     * @param order the order of this advice, lower than the transaction advice's
      */
-    public RetryableTransactionalInterceptor(Supplier<TransactionAttributeSource> transactionAttributes,
-            Supplier<RetryEngine> engine, Supplier<RetrySettings> settings, BeanFactory beanFactory) {
-        this.attributes = new RetryAttributeSource(SingletonSupplier.of(transactionAttributes));
+    public RetryableTransactionalInterceptor(ListableBeanFactory beanFactory, Supplier<RetryEngine> engine,
+            Supplier<RetrySettings> settings, int order) {
+        this.transactionAdvice = SingletonSupplier.ofNullable(() -> TransactionAdvice.find(beanFactory));
+        this.attributes = new RetryAttributeSource(this::transactionAdvice);
         // Looked up once, not on every call: a bean lookup costs more than the rest of the advice.
         this.engine = SingletonSupplier.of(engine);
         this.settings = SingletonSupplier.of(settings);
-        this.beanFactory = beanFactory;
+        this.order = order;
     }
 
     /** Where the pointcut and this advice find each method's retry and transaction attributes. */
     TransactionAttributeSource getAttributeSource() {
         return this.attributes;
+    }
+
+    @Override
+    public int getOrder() {
+        return this.order;
     }
 
     @Override
@@ -61,7 +74,7 @@ public class RetryableTransactionalInterceptor implements MethodInterceptor {
         if (retry == null) {
             return invocation.proceed();
         }
-        return this.engine.get().execute(transactionManager(retry.getQualifier()), retry,
+        return this.engine.get().execute(transactionManager(retry, targetClass), retry,
                 retry.settings(this.settings.get()), retry.isIdempotent(), invocation.getArguments(),
                 () -> proceedCopy(invocation));
     }
@@ -73,15 +86,30 @@ public class RetryableTransactionalInterceptor implements MethodInterceptor {
         return invocation.proceed();
     }
 
-    private PlatformTransactionManager transactionManager(String qualifier) {
-        String key = (qualifier != null) ? qualifier : "";
-        return this.transactionManagers.computeIfAbsent(key, name -> {
-            PlatformTransactionManager transactionManager = StringUtils.hasText(name)
-                    ? BeanFactoryAnnotationUtils.qualifiedBeanOfType(this.beanFactory, PlatformTransactionManager.class, name)
-                    : this.beanFactory.getBean(PlatformTransactionManager.class);
-            CommitPoints.observe(transactionManager);
-            return transactionManager;
+    private PlatformTransactionManager transactionManager(RetryAttribute retry, @Nullable Class<?> targetClass) {
+        PlatformTransactionManager transactionManager = transactionAdvice("@RetryableTransactional")
+            .transactionManager(retry, targetClass);
+        this.observed.computeIfAbsent(transactionManager, manager -> {
+            CommitPoints.observe(manager);
+            return Boolean.TRUE;
         });
+        return transactionManager;
+    }
+
+    /**
+     * Spring's transaction advice, checked against this one's order.
+     * @param use the annotated method, for the message
+     * @throws RetryAdviceConfigurationException when there is none, or this advice would run inside it
+     */
+    private TransactionAdvice transactionAdvice(String use) {
+        TransactionAdvice advice = this.transactionAdvice.get();
+        if (advice == null) {
+            throw RetryAdviceConfigurationException.noTransactionAdvice(use);
+        }
+        if (advice.order() != null && this.order >= advice.order()) {
+            throw RetryAdviceConfigurationException.insideTransactionAdvice(use, this.order, advice.order());
+        }
+        return advice;
     }
 
 }
