@@ -20,6 +20,7 @@ import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionExecution;
 import org.springframework.transaction.TransactionExecutionListener;
 import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
@@ -87,7 +88,7 @@ final class TransactionLocalSettings implements TransactionExecutionListener {
         catch (SQLException | RuntimeException ex) {
             // Left begun, the transaction would keep its connection bound to this thread: end it first.
             try {
-                this.transactionManager.rollback(status);
+                this.transactionManager.rollback(withoutSuspendedResources(status));
             }
             catch (RuntimeException rollbackFailure) {
                 ex.addSuppressed(rollbackFailure);
@@ -95,6 +96,20 @@ final class TransactionLocalSettings implements TransactionExecutionListener {
             throw new CannotCreateTransactionException("Could not set the isolation level and statement timeout at "
                     + "the start of the transaction (" + sql + ")", ex);
         }
+    }
+
+    /**
+     * The status to roll back with: Spring resumes a suspended outer transaction itself when the begin
+     * fails, so a rollback that resumed it too would bind it twice and hide this failure behind an
+     * {@code IllegalStateException}.
+     */
+    private static TransactionStatus withoutSuspendedResources(TransactionStatus status) {
+        if (!(status instanceof DefaultTransactionStatus current) || current.getSuspendedResources() == null) {
+            return status;
+        }
+        return new DefaultTransactionStatus(current.getTransactionName(), current.getTransaction(),
+                current.isNewTransaction(), current.isNewSynchronization(), current.isNested(), current.isReadOnly(),
+                current.isDebug(), null);
     }
 
     /** The transaction's own level (Spring exposes it once the transaction has begun), else the pool's default. */
