@@ -38,8 +38,9 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * <p>
  * What it costs: one more statement per transaction, sent together with the {@code BEGIN} (one round
  * trip), and the pooler's server connection is taken when the transaction begins rather than at its
- * first statement. What it does not cover: statements outside a Spring-managed transaction
- * (autocommit), which run under the server's defaults for the role or database. A transaction that
+ * first statement. What it does not cover: statements in autocommit and transactions that no
+ * transaction manager bean begins, which run under whatever session state the server connection was
+ * left with by any client (the server's defaults at best). A transaction that
  * runs its own {@code SET LOCAL statement_timeout} afterwards overrides it. Thread-safe.
  */
 final class TransactionLocalSettings implements TransactionExecutionListener {
