@@ -2,6 +2,7 @@ package dev.resilientdb.retry;
 
 import java.lang.reflect.UndeclaredThrowableException;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -120,7 +121,8 @@ public final class RetryEngine implements AutoCloseable {
             return unitOfWork.run();
         }
         return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
-                this.circuitBreakers.forTransactionManager(transactionManager));
+                this.circuitBreakers.forTransactionManager(transactionManager),
+                TransactionBoundary.holdsConnectionOf(transactionManager));
     }
 
     /**
@@ -133,7 +135,7 @@ public final class RetryEngine implements AutoCloseable {
      */
     public <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
-            return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared());
+            return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared(), false);
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -144,12 +146,12 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
-            DatabaseCircuitBreaker circuitBreaker) throws Throwable {
+            DatabaseCircuitBreaker circuitBreaker, boolean holdsPoolConnection) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
-                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker));
+                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker, holdsPoolConnection));
             });
         }
         catch (DatabaseUnavailableException ex) {
@@ -179,6 +181,12 @@ public final class RetryEngine implements AutoCloseable {
                 logger.warn("resilient-db: not retrying after attempt " + attempts + " because the retry budget is spent; "
                         + "failure " + describe(ex));
                 this.listeners.forEach(listener -> listener.onRetryRefused(attempts, ex));
+            }
+            else if (call.waitsOnItself) {
+                logger.warn("resilient-db: not retrying after attempt " + attempts + " because the pool had no "
+                        + "connection for a new transaction while this thread's suspended transaction holds one of its "
+                        + "connections, so waiting again cannot free one (raise resilient.db.pool.max-size above the "
+                        + "number of concurrent outer transactions, or avoid REQUIRES_NEW); failure " + describe(ex));
             }
             else if (call.breakerOpen) {
                 logger.warn("resilient-db: not retrying after attempt " + attempts
@@ -285,6 +293,19 @@ public final class RetryEngine implements AutoCloseable {
         return this.classifier.classify(failure) == FailureClassification.TRANSIENT;
     }
 
+    /**
+     * Whether the pool ran out of time waiting for a free connection, with nothing wrong with the
+     * database: HikariCP's {@link SQLTransientConnectionException} without a connection failure as its cause.
+     */
+    private static boolean isPoolWaitTimeout(Throwable failure) {
+        for (Throwable current = failure; current != null; current = SqlStates.next(current)) {
+            if (current instanceof SQLTransientConnectionException) {
+                return current.getCause() == null;
+            }
+        }
+        return false;
+    }
+
     /** SQLSTATE, exception type and the first line of the driver's message: never SQL, never parameters. */
     static String describe(Throwable failure) {
         String state = SqlStates.of(failure);
@@ -336,9 +357,16 @@ public final class RetryEngine implements AutoCloseable {
 
         private boolean breakerOpen;
 
+        /** Whether this thread holds a connection of the pool in the transaction this boundary suspends. */
+        private final boolean holdsPoolConnection;
+
+        private boolean waitsOnItself;
+
         private boolean shuttingDown;
 
-        Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker) {
+        Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker,
+                boolean holdsPoolConnection) {
+            this.holdsPoolConnection = holdsPoolConnection;
             this.settings = settings;
             this.idempotent = idempotent;
             this.readOnly = readOnly;
@@ -360,6 +388,10 @@ public final class RetryEngine implements AutoCloseable {
             }
             if (SqlStateFailureClassifier.isOptimisticLockingFailure(failure)
                     && this.failedAttempts >= this.settings.optimisticLockMaxAttempts()) {
+                return false;
+            }
+            if (this.holdsPoolConnection && isPoolWaitTimeout(failure)) {
+                this.waitsOnItself = true;
                 return false;
             }
             if (this.circuitBreaker.isOpen()) {
