@@ -17,15 +17,21 @@ import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
 import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.transaction.CannotCreateTransactionException;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -34,6 +40,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * exception by its class, known as a refusal only by its message. Waiting or retrying does not mend
  * them, and repeating a wrong password can lock the account.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class PgBouncerLoginRefusalTests {
 
     private static PostgresServer server;
@@ -113,6 +120,21 @@ class PgBouncerLoginRefusalTests {
             assertThat(context.getStartupFailure()).hasStackTraceContaining("which waiting does not mend");
             assertThat(loginRefusals() - before).as("logins PgBouncer refused; its log:%n%s", pooler.log()).isEqualTo(1);
         });
+    }
+
+    @Test
+    void theStartUpFailureSaysPgBouncerRefusedTheLogin(CapturedOutput output) {
+        String wrongPassword = "wrong-secret-0815";
+        assertThatException().isThrownBy(new SpringApplicationBuilder(DatabaseConnectionFailureAnalyzerTests.ConnectingApplication.class)
+            .web(WebApplicationType.NONE)
+            .properties(pooler.dataSourceProperties())
+            .properties("spring.datasource.password=" + wrongPassword, "resilient.db.driver.pooler=pgbouncer-transaction",
+                    "resilient.db.startup.wait-for-database=20s")::run);
+        assertThat(output).as("a failure analysis").contains("APPLICATION FAILED TO START");
+        String report = output.toString().substring(output.toString().indexOf("APPLICATION FAILED TO START"));
+        assertThat(report).contains("PgBouncer refused the login (SQLSTATE 08P01: SASL authentication failed)")
+            .contains("PgBouncer's [databases]");
+        assertThat(output).doesNotContain(wrongPassword);
     }
 
     private static ApplicationContextRunner poolBehindPgBouncer() {
