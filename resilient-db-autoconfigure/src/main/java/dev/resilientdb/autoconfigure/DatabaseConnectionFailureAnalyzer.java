@@ -8,6 +8,8 @@ import java.sql.SQLException;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
+import dev.resilientdb.retry.SqlStates;
+
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
 import org.springframework.core.Ordered;
@@ -89,6 +91,12 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
                     "Check spring.datasource.username and the database name in " + URL_PROPERTY + "; if they are right, "
                             + "the database administrator must add a pg_hba.conf entry for them and the application's "
                             + "address (if that entry is a hostssl one, add sslmode=require to " + URL_PROPERTY + ").");
+        }
+        if ("08P01".equals(state) && SqlStates.isLoginRejected(failure)) {
+            return new Explanation("PgBouncer refused the login (SQLSTATE 08P01: " + message + ").",
+                    "Check spring.datasource.username and spring.datasource.password, that PgBouncer knows the user "
+                            + "(its auth_file or auth_query), and that the database at the end of " + URL_PROPERTY
+                            + " is listed in PgBouncer's [databases].");
         }
         if (message.contains("does not support SSL")) {
             return new Explanation("the connection requires SSL (sslmode in " + URL_PROPERTY + " or the data-source "

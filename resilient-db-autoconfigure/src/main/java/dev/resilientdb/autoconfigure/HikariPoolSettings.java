@@ -82,6 +82,7 @@ final class HikariPoolSettings {
             }
             case PGBOUNCER_TRANSACTION -> {
                 rejectOptions(config, Pooler.PGBOUNCER_TRANSACTION);
+                rejectConnectionInitSql(config);
                 serverSidePreparedStatementsOff(config);
             }
         }
@@ -166,6 +167,25 @@ final class HikariPoolSettings {
                                 + "resilient.db.driver.statement-timeout, and other server settings per role or "
                                 + "database (ALTER ROLE ... SET ...), which PgBouncer's server connections pick up.");
             }
+        }
+    }
+
+    /**
+     * The pool runs {@code connection-init-sql} once, on whichever server connection PgBouncer lends it
+     * then; later transactions of the same pooled connection run on others without it, and another
+     * client inherits what it set ({@code SET search_path} sends writes to the wrong schema).
+     */
+    private static void rejectConnectionInitSql(HikariConfig config) {
+        if (StringUtils.hasText(config.getConnectionInitSql())) {
+            throw new IncompatibleWithPoolerException("resilient.db.driver.pooler is "
+                    + Pooler.PGBOUNCER_TRANSACTION.propertyValue() + ", but pool '" + config.getPoolName()
+                    + "' has a connection-init-sql (" + HIKARI_PREFIX + "connection-init-sql). Behind transaction "
+                    + "pooling it runs once on one server connection: the pool's later transactions run without it, "
+                    + "and other clients of that server connection inherit it.",
+                    "Remove " + HIKARI_PREFIX + "connection-init-sql. Set server parameters per role or database "
+                            + "(ALTER ROLE ... SET search_path = ...), which every server connection picks up, and the "
+                            + "statement timeout with resilient.db.driver.statement-timeout; or use "
+                            + "resilient.db.driver.pooler=pgbouncer-session with PgBouncer in session mode.");
         }
     }
 

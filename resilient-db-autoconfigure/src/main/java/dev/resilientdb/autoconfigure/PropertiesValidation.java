@@ -26,6 +26,12 @@ final class PropertiesValidation {
 
     static final Duration HIKARI_MINIMUM_LEAK_DETECTION = Duration.ofSeconds(2);
 
+    /** PostgreSQL's {@code statement_timeout} is an int of milliseconds; above it every connection or transaction fails. */
+    static final Duration POSTGRES_MAXIMUM_STATEMENT_TIMEOUT = Duration.ofMillis(Integer.MAX_VALUE);
+
+    /** pgjdbc reads connect and socket timeouts as int seconds and multiplies them by 1000 into an int. */
+    static final Duration PGJDBC_MAXIMUM_TIMEOUT = Duration.ofSeconds(Integer.MAX_VALUE / 1000);
+
     private PropertiesValidation() {
     }
 
@@ -246,20 +252,33 @@ final class PropertiesValidation {
     }
 
     private static void validateDriver(ResilientDbProperties.Driver driver, Errors errors) {
-        zeroOrAtLeast(errors, "driver.connectTimeout", driver.getConnectTimeout(), Duration.ofSeconds(1));
+        Duration connect = driver.getConnectTimeout();
+        if (zeroOrAtLeast(errors, "driver.connectTimeout", connect, Duration.ofSeconds(1))) {
+            atMost(errors, "driver.connectTimeout", connect, PGJDBC_MAXIMUM_TIMEOUT, "the PostgreSQL driver's limit",
+                    DEFAULTS.getDriver().getConnectTimeout());
+        }
         Duration socket = driver.getSocketTimeout();
         Duration statement = driver.getStatementTimeout();
         boolean socketInRange = socket != null && (socket.isZero()
-                || (!socket.isNegative() && socket.compareTo(Duration.ofSeconds(1)) >= 0));
-        boolean statementInRange = statement != null && !statement.isNegative();
+                || (!socket.isNegative() && socket.compareTo(Duration.ofSeconds(1)) >= 0))
+                && socket.compareTo(PGJDBC_MAXIMUM_TIMEOUT) <= 0;
+        boolean statementInRange = statement != null && !statement.isNegative()
+                && statement.compareTo(POSTGRES_MAXIMUM_STATEMENT_TIMEOUT) <= 0;
         // The socket timeout must exceed the statement timeout, or be 0 (off); with the statement timeout off, it must be off too.
         Duration suggestedStatement = (socketInRange && isPositive(socket)) ? min(Duration.ofSeconds(30), socket.dividedBy(2))
                 : Duration.ofSeconds(30);
         Duration statementInEffect = statementInRange ? statement : suggestedStatement;
         Duration suggestedSocket = isPositive(statementInEffect) ? statementInEffect.plusSeconds(15) : Duration.ZERO;
-        boolean socketValid = zeroOrAtLeast(errors, "driver.socketTimeout", socket, Duration.ofSeconds(1), suggestedSocket);
+        if (suggestedSocket.compareTo(PGJDBC_MAXIMUM_TIMEOUT) > 0) {
+            suggestedSocket = Duration.ZERO;
+        }
+        boolean socketValid = zeroOrAtLeast(errors, "driver.socketTimeout", socket, Duration.ofSeconds(1), suggestedSocket)
+                && atMost(errors, "driver.socketTimeout", socket, PGJDBC_MAXIMUM_TIMEOUT, "the PostgreSQL driver's limit",
+                        suggestedSocket);
         boolean statementValid = zeroOrAtLeast(errors, "driver.statementTimeout", statement, Duration.ofMillis(1),
-                suggestedStatement);
+                suggestedStatement)
+                && atMost(errors, "driver.statementTimeout", statement, POSTGRES_MAXIMUM_STATEMENT_TIMEOUT,
+                        "PostgreSQL's limit for statement_timeout", suggestedStatement);
         if (socketValid && statementValid && isPositive(socket)) {
             boolean statementUnbounded = !isPositive(statement);
             if (statementUnbounded || socket.compareTo(statement) <= 0) {
@@ -286,6 +305,18 @@ final class PropertiesValidation {
         }
         if (value.compareTo(minimum) < 0) {
             reject(errors, field, "must be at least " + format(minimum), fix, format(suggested));
+            return false;
+        }
+        return true;
+    }
+
+    /** A timeout the driver or the server keeps in an int: above the limit it fails every connection, or wraps round. */
+    private static boolean atMost(Errors errors, String field, Duration value, Duration maximum, String limit,
+            Duration suggested) {
+        if (value.compareTo(maximum) > 0) {
+            reject(errors, field, "must be at most " + format(maximum) + " (" + limit + ", about " + maximum.toDays()
+                    + " days)", "Set it to 0 to turn it off, or to at most " + format(maximum) + " (for example "
+                            + format(suggested) + ").", format(suggested));
             return false;
         }
         return true;

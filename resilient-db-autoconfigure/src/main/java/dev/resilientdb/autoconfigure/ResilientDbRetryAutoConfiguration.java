@@ -77,13 +77,24 @@ public class ResilientDbRetryAutoConfiguration {
             ObjectProvider<DataSource> dataSource) {
         ResilientDbProperties.CircuitBreaker breaker = properties.getCircuitBreaker();
         DatabaseCircuitBreakers circuitBreakers = breaker.isEnabled()
-                ? new DatabaseCircuitBreakers(pool -> circuitBreaker(breaker, properties, pool), dataSource.getIfUnique())
+                ? new DatabaseCircuitBreakers(pool -> circuitBreaker(breaker, properties, pool), dataSource.getIfUnique(),
+                        ResilientDbRetryAutoConfiguration::poolOf)
                 : DatabaseCircuitBreakers.single(DatabaseCircuitBreaker.disabled());
         ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
         RetryBudget retryBudget = budget.isEnabled() ? new RetryBudget(budget.getRatio(), budget.getMinRetriesPerSecond())
                 : RetryBudget.unlimited();
         return new RetryEngine(new FrameworkRetryLoop(), classifier, listeners.orderedStream().toList(), circuitBreakers,
                 retryBudget);
+    }
+
+    /**
+     * The HikariCP pool a DataSource wraps (a {@code LazyConnectionDataSourceProxy}, a tracing proxy),
+     * else the DataSource: one breaker per pool, since each saves and restores the pool's minimum-idle.
+     */
+    private static DataSource poolOf(DataSource dataSource) {
+        HikariDataSource pool = ClassUtils.isPresent("com.zaxxer.hikari.HikariDataSource", null)
+                ? HikariDataSources.unwrap(dataSource) : null;
+        return (pool != null) ? pool : dataSource;
     }
 
     /**

@@ -20,6 +20,7 @@ import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionExecution;
 import org.springframework.transaction.TransactionExecutionListener;
 import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
@@ -37,8 +38,9 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  * <p>
  * What it costs: one more statement per transaction, sent together with the {@code BEGIN} (one round
  * trip), and the pooler's server connection is taken when the transaction begins rather than at its
- * first statement. What it does not cover: statements outside a Spring-managed transaction
- * (autocommit), which run under the server's defaults for the role or database. A transaction that
+ * first statement. What it does not cover: statements in autocommit and transactions that no
+ * transaction manager bean begins, which run under whatever session state the server connection was
+ * left with by any client (the server's defaults at best). A transaction that
  * runs its own {@code SET LOCAL statement_timeout} afterwards overrides it. Thread-safe.
  */
 final class TransactionLocalSettings implements TransactionExecutionListener {
@@ -87,7 +89,7 @@ final class TransactionLocalSettings implements TransactionExecutionListener {
         catch (SQLException | RuntimeException ex) {
             // Left begun, the transaction would keep its connection bound to this thread: end it first.
             try {
-                this.transactionManager.rollback(status);
+                this.transactionManager.rollback(withoutSuspendedResources(status));
             }
             catch (RuntimeException rollbackFailure) {
                 ex.addSuppressed(rollbackFailure);
@@ -95,6 +97,20 @@ final class TransactionLocalSettings implements TransactionExecutionListener {
             throw new CannotCreateTransactionException("Could not set the isolation level and statement timeout at "
                     + "the start of the transaction (" + sql + ")", ex);
         }
+    }
+
+    /**
+     * The status to roll back with: Spring resumes a suspended outer transaction itself when the begin
+     * fails, so a rollback that resumed it too would bind it twice and hide this failure behind an
+     * {@code IllegalStateException}.
+     */
+    private static TransactionStatus withoutSuspendedResources(TransactionStatus status) {
+        if (!(status instanceof DefaultTransactionStatus current) || current.getSuspendedResources() == null) {
+            return status;
+        }
+        return new DefaultTransactionStatus(current.getTransactionName(), current.getTransaction(),
+                current.isNewTransaction(), current.isNewSynchronization(), current.isNested(), current.isReadOnly(),
+                current.isDebug(), null);
     }
 
     /** The transaction's own level (Spring exposes it once the transaction has begun), else the pool's default. */

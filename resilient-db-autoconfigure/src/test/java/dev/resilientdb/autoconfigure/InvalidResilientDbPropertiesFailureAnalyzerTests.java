@@ -55,6 +55,9 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.driver.connect-timeout        | -5s    | must be 0 (off) or at least 1s              | Set it to 0
             resilient.db.driver.socket-timeout         | 10s    | must be longer than resilient.db.driver.statement-timeout | Raise it above
             resilient.db.driver.statement-timeout      | -1s    | must be 0 (off) or at least 1ms             | Set it to 0
+            resilient.db.driver.statement-timeout      | 25d    | must be at most 2147483647ms                | or to at most 2147483647ms (for example 22500ms)
+            resilient.db.driver.socket-timeout         | 25d    | must be at most 2147483s                    | or to at most 2147483s (for example 45s)
+            resilient.db.driver.connect-timeout        | 25d    | must be at most 2147483s                    | or to at most 2147483s (for example 5s)
             resilient.db.retry.max-attempts            | 0      | must be at least 1                          | Set it to 1 for no retries
             resilient.db.retry.initial-interval        | 0ms    | must be longer than 0                       | for example 100ms
             resilient.db.retry.max-interval            | 50ms   | must not be shorter than resilient.db.retry.initial-interval | Raise it
@@ -99,7 +102,8 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             "pool.keepalive-time=40m", "pool.leak-detection-threshold=1s",
             "pool.saturation-warn-threshold=1.2", "pool.saturation-warn-interval=0s",
             "driver.connect-timeout=-5s", "driver.socket-timeout=10s", "driver.socket-timeout=500ms",
-            "driver.statement-timeout=-1s", "driver.statement-timeout=0", "retry.max-attempts=0",
+            "driver.statement-timeout=-1s", "driver.statement-timeout=0", "driver.statement-timeout=25d",
+            "driver.socket-timeout=25d", "driver.connect-timeout=25d", "retry.max-attempts=0",
             "retry.optimistic-lock-max-attempts=0", "retry.initial-interval=0ms", "retry.max-interval=50ms",
             "retry.max-interval=0ms", "retry.contention-max-interval=0ms", "retry.multiplier=0.5", "retry.jitter=1.5",
             "retry.deadline=0s", "retry.retryable-sql-states=4000", "retry.non-retryable-sql-states=23505,4000",
@@ -116,7 +120,9 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             "pool.max-lifetime=30s pool.keepalive-time=5s", "pool.max-lifetime=10s pool.keepalive-time=40m",
             "pool.max-lifetime=35s pool.keepalive-time=40s", "driver.socket-timeout=500ms driver.statement-timeout=0",
             "driver.socket-timeout=2s driver.statement-timeout=-1s", "driver.socket-timeout=-1s driver.statement-timeout=-1s",
-            "driver.socket-timeout=0 driver.statement-timeout=-1s", "retry.initial-interval=0ms retry.max-interval=50ms",
+            "driver.socket-timeout=0 driver.statement-timeout=-1s",
+            "driver.socket-timeout=0 driver.statement-timeout=25d driver.pooler=pgbouncer-transaction",
+            "driver.statement-timeout=2147483647ms driver.socket-timeout=25d", "retry.initial-interval=0ms retry.max-interval=50ms",
             "retry.initial-interval=5s retry.max-interval=0ms", "retry.initial-interval=3s retry.max-interval=1s" })
     void suggestedValuesLetTheApplicationStart(String settings) {
         String[] invalid = Arrays.stream(settings.split(" ")).map(setting -> "resilient.db." + setting).toArray(String[]::new);

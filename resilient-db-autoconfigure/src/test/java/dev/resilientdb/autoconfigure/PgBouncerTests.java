@@ -284,6 +284,29 @@ class PgBouncerTests {
             });
     }
 
+    @Test
+    void connectionInitSqlFailsStartUpInTransactionMode() {
+        behind(transactionPooler).withPropertyValues("spring.datasource.hikari.connection-init-sql=SET search_path = app")
+            .run(context -> {
+                assertThat(context).hasFailed();
+                FailureAnalysis analysis = analyze(context.getStartupFailure());
+                assertThat(analysis.getDescription()).contains("resilient.db.driver.pooler is pgbouncer-transaction")
+                    .contains("spring.datasource.hikari.connection-init-sql");
+                assertThat(analysis.getAction()).contains("Remove spring.datasource.hikari.connection-init-sql")
+                    .contains("ALTER ROLE");
+            });
+    }
+
+    @Test
+    void connectionInitSqlRunsOnEveryConnectionInSessionMode() {
+        behind(sessionPooler).withPropertyValues("spring.datasource.hikari.connection-init-sql=SET search_path = app")
+            .run(context -> {
+                assertThat(context).hasNotFailed();
+                JdbcTemplate jdbc = new JdbcTemplate(context.getBean(HikariDataSource.class));
+                assertThat(jdbc.queryForObject("SHOW search_path", String.class)).isEqualTo("app");
+            });
+    }
+
     /** PgBouncer 1.21 and later can carry prepared statements (max_prepared_statements): an explicit threshold is kept. */
     @Test
     void anExplicitPrepareThresholdIsKeptWithAWarningInTransactionMode(CapturedOutput output) {

@@ -66,7 +66,9 @@ public final class DatabaseStartupWait {
 
     /** Says what the server rejected and which setting to check; never the password. */
     private static String loginRejected(SQLException ex) {
-        String what = "3D000".equals(ex.getSQLState())
+        boolean unknownDatabase = "3D000".equals(ex.getSQLState())
+                || (ex.getMessage() != null && ex.getMessage().contains("no such database"));
+        String what = unknownDatabase
                 ? "the database does not exist: check the database name in spring.datasource.url"
                 : "the login was rejected: check spring.datasource.username and spring.datasource.password";
         return "The database refused the connection with SQLSTATE " + ex.getSQLState() + " (" + ex.getMessage()

@@ -77,10 +77,13 @@ public final class ServerWaitingDataSource implements DataSource {
         }
     }
 
-    /** Connection exceptions (class 08) and "cannot connect now" (57P03: starting up, shutting down). */
+    /**
+     * Connection exceptions (class 08) and "cannot connect now" (57P03: starting up, shutting down),
+     * but not PgBouncer's login refusals, which it sends as 08P01.
+     */
     private static boolean serverNotAnswering(SQLException ex) {
         String state = SqlStates.of(ex);
-        return state != null && (state.startsWith("08") || state.equals("57P03"));
+        return state != null && (state.startsWith("08") || state.equals("57P03")) && !SqlStates.isLoginRejected(ex);
     }
 
     private static boolean pause() {

@@ -176,7 +176,8 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
             return true;
         }
         String state = SqlStates.of(failure);
-        return state != null && (state.startsWith("08") || state.startsWith("57P0") || state.equals("53300"));
+        return state != null && (state.startsWith("08") || state.startsWith("57P0") || state.equals("53300"))
+                && !SqlStates.isLoginRejected(failure);
     }
 
 }

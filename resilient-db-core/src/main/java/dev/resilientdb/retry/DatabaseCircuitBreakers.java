@@ -3,6 +3,7 @@ package dev.resilientdb.retry;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 import javax.sql.DataSource;
 
@@ -12,8 +13,8 @@ import org.springframework.lang.Nullable;
 import org.springframework.transaction.PlatformTransactionManager;
 
 /**
- * One {@link DatabaseCircuitBreaker} per {@link DataSource}, so that an outage of one database does
- * not fail calls to another fast. A transaction manager whose DataSource cannot be told shares one
+ * One {@link DatabaseCircuitBreaker} per {@link DataSource} (per pool, when told how to find the pool
+ * behind a DataSource), so that an outage of one database does not fail calls to another fast. A transaction manager whose DataSource cannot be told shares one
  * breaker. Thread-safe.
  */
 public final class DatabaseCircuitBreakers implements AutoCloseable {
@@ -21,6 +22,8 @@ public final class DatabaseCircuitBreakers implements AutoCloseable {
     private final Function<DataSource, DatabaseCircuitBreaker> factory;
 
     private final Map<DataSource, DatabaseCircuitBreaker> breakers = new ConcurrentHashMap<>();
+
+    private final UnaryOperator<DataSource> pool;
 
     private final DatabaseCircuitBreaker shared;
 
@@ -31,7 +34,20 @@ public final class DatabaseCircuitBreakers implements AutoCloseable {
      * whose DataSource cannot be told; {@code null} otherwise
      */
     public DatabaseCircuitBreakers(Function<DataSource, DatabaseCircuitBreaker> factory, @Nullable DataSource primary) {
+        this(factory, primary, UnaryOperator.identity());
+    }
+
+    /**
+     * @param factory makes the breaker of a pool the first time a unit of work uses it, and, given
+     * {@code null}, the breaker of work whose DataSource cannot be told
+     * @param primary the application's DataSource when it has one (see above)
+     * @param pool the pool behind a DataSource, so that DataSources wrapping one pool share its
+     * breaker; the DataSource itself when it wraps none
+     */
+    public DatabaseCircuitBreakers(Function<DataSource, DatabaseCircuitBreaker> factory, @Nullable DataSource primary,
+            UnaryOperator<DataSource> pool) {
         this.factory = factory;
+        this.pool = pool;
         this.shared = (primary != null) ? forDataSource(primary) : factory.apply(null);
     }
 
@@ -42,7 +58,7 @@ public final class DatabaseCircuitBreakers implements AutoCloseable {
 
     /** The breaker of a DataSource. */
     public DatabaseCircuitBreaker forDataSource(DataSource dataSource) {
-        return this.breakers.computeIfAbsent(dataSource, this.factory);
+        return this.breakers.computeIfAbsent(this.pool.apply(dataSource), this.factory);
     }
 
     /** The breaker of the DataSource a transaction manager works on. */

@@ -2,6 +2,7 @@ package dev.resilientdb.retry;
 
 import java.lang.reflect.UndeclaredThrowableException;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -141,7 +142,8 @@ public final class RetryEngine implements AutoCloseable {
         }
         return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
                 this.circuitBreakers.forTransactionManager(transactionManager),
-                CallerEntities.of(transactionManager, arguments));
+                CallerEntities.of(transactionManager, arguments),
+                TransactionBoundary.holdsConnectionOf(transactionManager));
     }
 
     /**
@@ -158,7 +160,7 @@ public final class RetryEngine implements AutoCloseable {
     <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
             return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared(),
-                    CallerEntities.none());
+                    CallerEntities.none(), false);
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -169,12 +171,14 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
-            DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities) throws Throwable {
+            DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities, boolean holdsPoolConnection)
+            throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
-                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities));
+                return retryWithin(unitOfWork,
+                        new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities, holdsPoolConnection));
             });
         }
         catch (DatabaseUnavailableException ex) {
@@ -209,6 +213,12 @@ public final class RetryEngine implements AutoCloseable {
                 logger.warn("resilient-db: not retrying after attempt " + attempts + " because the retry budget is spent; "
                         + "failure " + describe(ex));
                 this.listeners.forEach(listener -> listener.onRetryRefused(attempts, ex));
+            }
+            else if (call.waitsOnItself) {
+                logger.warn("resilient-db: not retrying after attempt " + attempts + " because the pool had no "
+                        + "connection for a new transaction while this thread's suspended transaction holds one of its "
+                        + "connections, so waiting again cannot free one (raise resilient.db.pool.max-size above the "
+                        + "number of concurrent outer transactions, or avoid REQUIRES_NEW); failure " + describe(ex));
             }
             else if (call.breakerOpen) {
                 logger.warn("resilient-db: not retrying after attempt " + attempts
@@ -341,6 +351,19 @@ public final class RetryEngine implements AutoCloseable {
         return this.classifier.classify(failure) == FailureClassification.TRANSIENT;
     }
 
+    /**
+     * Whether the pool ran out of time waiting for a free connection, with nothing wrong with the
+     * database: HikariCP's {@link SQLTransientConnectionException} without a connection failure as its cause.
+     */
+    private static boolean isPoolWaitTimeout(Throwable failure) {
+        for (Throwable current = failure; current != null; current = SqlStates.next(current)) {
+            if (current instanceof SQLTransientConnectionException) {
+                return current.getCause() == null;
+            }
+        }
+        return false;
+    }
+
     /** SQLSTATE, exception type and the first line of the driver's message: never SQL, never parameters. */
     static String describe(Throwable failure) {
         String state = SqlStates.of(failure);
@@ -398,14 +421,20 @@ public final class RetryEngine implements AutoCloseable {
 
         private boolean breakerOpen;
 
+        /** Whether this thread holds a connection of the pool in the transaction this boundary suspends. */
+        private final boolean holdsPoolConnection;
+
+        private boolean waitsOnItself;
+
         private boolean shuttingDown;
 
         /** Set when a retry was refused because of the caller's entities: what the caller gets. */
         private EntityStateNotRetryableException entitiesNotRetryable;
 
         Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker,
-                CallerEntities callerEntities) {
+                CallerEntities callerEntities, boolean holdsPoolConnection) {
             this.callerEntities = callerEntities;
+            this.holdsPoolConnection = holdsPoolConnection;
             this.settings = settings;
             this.idempotent = idempotent;
             this.readOnly = readOnly;
@@ -427,6 +456,10 @@ public final class RetryEngine implements AutoCloseable {
             }
             if (SqlStateFailureClassifier.isOptimisticLockingFailure(failure)
                     && this.failedAttempts >= this.settings.optimisticLockMaxAttempts()) {
+                return false;
+            }
+            if (this.holdsPoolConnection && isPoolWaitTimeout(failure)) {
+                this.waitsOnItself = true;
                 return false;
             }
             if (this.circuitBreaker.isOpen()) {

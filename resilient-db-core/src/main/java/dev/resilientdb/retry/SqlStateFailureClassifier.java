@@ -78,7 +78,7 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
         }
         String state = SqlStates.of(failure);
         if (state != null) {
-            return classifyState(state);
+            return SqlStates.isLoginRejected(failure) ? FailureClassification.NOT_TRANSIENT : classifyState(state);
         }
         if (contains(failure, SQLTransientConnectionException.class) || contains(failure, SQLRecoverableException.class)
                 || (contains(failure, TransientDataAccessException.class) && !contains(failure, QueryTimeoutException.class))

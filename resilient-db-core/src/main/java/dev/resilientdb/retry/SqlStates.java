@@ -1,6 +1,7 @@
 package dev.resilientdb.retry;
 
 import java.sql.SQLException;
+import java.util.Locale;
 
 /**
  * Reads the SQLSTATE of a failure from its cause chain.
@@ -13,6 +14,8 @@ public final class SqlStates {
      * primary demoted (or fenced) after a failover while the connection was open.
      */
     public static final String READ_ONLY_SQL_TRANSACTION = "25006";
+
+    private static final String PROTOCOL_VIOLATION = "08P01";
 
     private SqlStates() {
     }
@@ -44,10 +47,28 @@ public final class SqlStates {
      * Whether the server refused the login for good: class 28, invalid authorization (28P01 a wrong
      * password, 28000 no {@code pg_hba.conf} entry), or 3D000, a database that does not exist. Waiting
      * does not mend either, and repeating a wrong password can lock the account (LDAP, PAM).
+     * PgBouncer sends its own refusals as 08P01 {@code protocol_violation}, known only by their message
+     * (1.18: "SASL authentication failed", "password authentication failed", "no such database: app").
      */
     public static boolean isLoginRejected(Throwable failure) {
         String state = of(failure);
-        return state != null && (state.startsWith("28") || state.equals("3D000"));
+        if (state == null) {
+            return false;
+        }
+        return state.startsWith("28") || state.equals("3D000") || (PROTOCOL_VIOLATION.equals(state) && isPgBouncerLoginRefusal(failure));
+    }
+
+    private static boolean isPgBouncerLoginRefusal(Throwable failure) {
+        for (Throwable current = failure; current != null; current = next(current)) {
+            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql.getMessage() != null) {
+                String message = sql.getMessage().toLowerCase(Locale.ROOT);
+                if (message.contains("authentication failed") || message.contains("no such database")
+                        || message.contains("no such user")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Whether the failure's SQLSTATE is 25006, a write refused because the transaction is read-only. */

@@ -3,6 +3,11 @@ package dev.resilientdb.retry;
 import java.util.Set;
 import java.util.function.Supplier;
 
+import javax.sql.DataSource;
+
+import dev.resilientdb.pool.TransactionManagerDataSources;
+
+import org.springframework.jdbc.datasource.ConnectionHolder;
 import org.springframework.transaction.IllegalTransactionStateException;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
@@ -56,6 +61,16 @@ final class TransactionBoundary {
             return holder instanceof ResourceHolderSupport resource && resource.isSynchronizedWithTransaction();
         }
         return true;
+    }
+
+    /**
+     * Whether this thread already holds a connection of the transaction manager's DataSource, bound by
+     * a transaction that a {@code REQUIRES_NEW} boundary suspends: a connection the new transaction
+     * cannot have, however long it waits for the pool.
+     */
+    static boolean holdsConnectionOf(PlatformTransactionManager transactionManager) {
+        DataSource dataSource = TransactionManagerDataSources.of(transactionManager);
+        return dataSource != null && TransactionSynchronizationManager.getResource(dataSource) instanceof ConnectionHolder;
     }
 
     /**
