@@ -14,8 +14,8 @@ import org.springframework.transaction.PlatformTransactionManager;
 
 /**
  * One {@link DatabaseCircuitBreaker} per {@link DataSource} (per pool, when told how to find the pool
- * behind a DataSource), so that an outage of one database does not fail calls to another fast. A transaction manager whose DataSource cannot be told shares one
- * breaker. Thread-safe.
+ * behind a DataSource), so that an outage of one database does not fail calls to another fast. A
+ * transaction manager whose DataSource cannot be told shares one breaker. Thread-safe.
  */
 public final class DatabaseCircuitBreakers implements AutoCloseable {
 

@@ -55,7 +55,8 @@ public final class SqlStates {
         if (state == null) {
             return false;
         }
-        return state.startsWith("28") || state.equals("3D000") || (PROTOCOL_VIOLATION.equals(state) && isPgBouncerLoginRefusal(failure));
+        return state.startsWith("28") || state.equals("3D000")
+                || (PROTOCOL_VIOLATION.equals(state) && isPgBouncerLoginRefusal(failure));
     }
 
     private static boolean isPgBouncerLoginRefusal(Throwable failure) {
