@@ -37,9 +37,13 @@ public abstract class PostgresServer implements AutoCloseable {
      */
     protected static final List<String> READY_LOG_SETTINGS = List.of("log_line_prefix=%n:", "lc_messages=C");
 
-    /** A primary's "ready to accept connections", or a hot standby's "ready to accept read-only connections". */
+    /**
+     * A primary's "ready to accept connections", or a hot standby's "ready to accept read-only
+     * connections", after any of pg_ctl's progress dots: they share an embedded server's log, and a
+     * slow start leaves them at the beginning of the server's line.
+     */
     private static final Pattern READY_LINE = Pattern
-        .compile("(?m)^(\\d+)\\.(\\d{3}):LOG:\\s+database system is ready to accept (read-only )?connections");
+        .compile("(?m)^\\.*(\\d+)\\.(\\d{3}):LOG:\\s+database system is ready to accept (read-only )?connections");
 
     private final int port;
 

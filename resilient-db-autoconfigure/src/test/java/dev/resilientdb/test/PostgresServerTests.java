@@ -38,6 +38,16 @@ class PostgresServerTests {
     }
 
     @Test
+    void readyLineIsFoundAfterPgCtlsProgressDotsOnTheSameLine() {
+        // pg_ctl's "waiting for server to start...." and the server write to one log file; on a slow
+        // start the dots end up at the beginning of the server's own line.
+        String log = "waiting for server to start....1796316847.095:LOG:  starting PostgreSQL 17.11\n"
+                + ".1796316851.987:LOG:  database system is ready to accept connections\n done\nserver started\n";
+        assertThat(PostgresServer.lastReadyInstant(log, false))
+            .isEqualTo(java.time.Instant.ofEpochSecond(1796316851L, 987_000_000L));
+    }
+
+    @Test
     void applicationRoleConnectsWithItsPasswordAndNotWithAWrongOne() throws SQLException {
         try (Connection connection = server.appConnection()) {
             assertThat(connection.isValid(1)).isTrue();
