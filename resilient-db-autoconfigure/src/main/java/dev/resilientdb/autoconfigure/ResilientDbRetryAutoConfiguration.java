@@ -54,6 +54,8 @@ import org.springframework.util.ClassUtils;
 @EnableConfigurationProperties(ResilientDbProperties.class)
 public class ResilientDbRetryAutoConfiguration {
 
+    private static final boolean HIKARI_PRESENT = ClassUtils.isPresent("com.zaxxer.hikari.HikariDataSource", null);
+
     @Bean
     @ConditionalOnMissingBean
     TransientFailureClassifier resilientDbFailureClassifier(ResilientDbProperties properties) {
@@ -92,8 +94,7 @@ public class ResilientDbRetryAutoConfiguration {
      * else the DataSource: one breaker per pool, since each saves and restores the pool's minimum-idle.
      */
     private static DataSource poolOf(DataSource dataSource) {
-        HikariDataSource pool = ClassUtils.isPresent("com.zaxxer.hikari.HikariDataSource", null)
-                ? HikariDataSources.unwrap(dataSource) : null;
+        HikariDataSource pool = HIKARI_PRESENT ? HikariDataSources.unwrap(dataSource) : null;
         return (pool != null) ? pool : dataSource;
     }
 
@@ -106,8 +107,7 @@ public class ResilientDbRetryAutoConfiguration {
      */
     private static DatabaseCircuitBreaker circuitBreaker(ResilientDbProperties.CircuitBreaker settings,
             ResilientDbProperties properties, DataSource dataSource) {
-        boolean hikari = ClassUtils.isPresent("com.zaxxer.hikari.HikariDataSource", null);
-        HikariDataSource pool = (hikari && dataSource != null) ? HikariDataSources.unwrap(dataSource) : null;
+        HikariDataSource pool = (HIKARI_PRESENT && dataSource != null) ? HikariDataSources.unwrap(dataSource) : null;
         if (pool == null) {
             return new DatabaseCircuitBreaker(settings.getFailureRateThreshold(), settings.getSlidingWindow(),
                     settings.getMinimumCalls(), settings.getWaitInOpenState(), settings.getTrialCalls());
