@@ -49,7 +49,7 @@ class RollbackFailureTests {
                 calls.incrementAndGet();
                 jdbc.execute("SET LOCAL idle_in_transaction_session_timeout = '200ms'");
                 jdbc.update("INSERT INTO rollback_rows VALUES ('business')");
-                sleep(Duration.ofMillis(800));
+                awaitSessionEnded(jdbc);
                 throw business;
             }));
             assertThat(calls).as("attempts of a unit of work that failed for its own reason").hasValue(1);
@@ -126,12 +126,24 @@ class RollbackFailureTests {
     private static void terminateOwnBackend(JdbcTemplate jdbc) {
         int pid = jdbc.queryForObject("SELECT pg_backend_pid()", Integer.class);
         server.execute("SELECT pg_terminate_backend(" + pid + ")");
+        awaitBackendGone(pid);
+        jdbc.queryForObject("SELECT 1", Integer.class);
+    }
+
+    /**
+     * Waits, without using the connection, until the server has ended its idle-in-transaction session
+     * ({@code idle_in_transaction_session_timeout}), however slowly a loaded machine gets there.
+     */
+    private static void awaitSessionEnded(JdbcTemplate jdbc) {
+        awaitBackendGone(jdbc.queryForObject("SELECT pg_backend_pid()", Integer.class));
+    }
+
+    private static void awaitBackendGone(int pid) {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!server.queryColumn("SELECT pid FROM pg_stat_activity WHERE pid = " + pid).isEmpty()
                 && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
-        jdbc.queryForObject("SELECT 1", Integer.class);
     }
 
     static class BusinessService {
@@ -154,7 +166,7 @@ class RollbackFailureTests {
             this.calls.incrementAndGet();
             this.jdbc.execute("SET LOCAL idle_in_transaction_session_timeout = '200ms'");
             this.jdbc.update("INSERT INTO rollback_rows VALUES ('business-annotated')");
-            sleep(Duration.ofMillis(800));
+            awaitSessionEnded(this.jdbc);
             throw new IllegalStateException("business");
         }
 
@@ -165,16 +177,6 @@ class RollbackFailureTests {
             terminateOwnBackend(this.jdbc);
         }
 
-    }
-
-    private static void sleep(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(ex);
-        }
     }
 
 }
