@@ -72,6 +72,22 @@ public final class SqlStates {
         return false;
     }
 
+    /**
+     * Whether PgBouncer refused the login because its own login to the server failed recently and it
+     * waits {@code server_login_retry} (15 s by default) before it tries again: 08P01 "server login has
+     * been failing, try again later (server_login_retry)". The database may be back already; PgBouncer
+     * will not know until its next attempt.
+     */
+    public static boolean isPgBouncerLoginBackOff(Throwable failure) {
+        for (Throwable current = failure; current != null; current = next(current)) {
+            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState())
+                    && sql.getMessage() != null && sql.getMessage().contains("server_login_retry")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether the failure's SQLSTATE is 25006, a write refused because the transaction is read-only. */
     public static boolean isReadOnlySqlTransaction(Throwable failure) {
         return READ_ONLY_SQL_TRANSACTION.equals(of(failure));
