@@ -1,10 +1,12 @@
 package dev.resilientdb.actuate;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.function.Supplier;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.pool.DatabaseState;
 import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.PoolStatistics;
 
@@ -42,6 +44,8 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
 
     private final Supplier<String> circuitBreakerState;
 
+    private final Supplier<DatabaseState> databaseState;
+
     /**
      * @param dataSource the pool
      * @param probe the check that proves the database reachable
@@ -50,10 +54,24 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
      */
     public DatabaseHealthIndicator(HikariDataSource dataSource, DatabaseProbe probe, HealthCheckObserver observer,
             Supplier<String> circuitBreakerState) {
+        this(dataSource, probe, observer, circuitBreakerState, () -> null);
+    }
+
+    /**
+     * @param dataSource the pool
+     * @param probe the check that proves the database reachable
+     * @param observer told every check's latency and outcome
+     * @param circuitBreakerState the retry engine's circuit breaker state, or {@code null} when there is none
+     * @param databaseState the pool's database state that fail-fast decides from, told of each check that
+     * finds the database unanswering; {@code null} when there is none
+     */
+    public DatabaseHealthIndicator(HikariDataSource dataSource, DatabaseProbe probe, HealthCheckObserver observer,
+            Supplier<String> circuitBreakerState, Supplier<DatabaseState> databaseState) {
         this.dataSource = dataSource;
         this.probe = probe;
         this.observer = observer;
         this.circuitBreakerState = circuitBreakerState;
+        this.databaseState = databaseState;
     }
 
     @Override
@@ -84,6 +102,17 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
         String breaker = this.circuitBreakerState.get();
         if (breaker != null) {
             health.withDetail("circuitBreaker", breaker);
+        }
+        DatabaseState state = this.databaseState.get();
+        if (state != null) {
+            state.probed(result);
+            DatabaseState.Snapshot now = state.current();
+            health.withDetail("state", now.availability().name().toLowerCase(Locale.ROOT))
+                .withDetail("stateSince", now.since().toString())
+                .withDetail("failingFast", now.failingFast());
+            if (now.reason() != null) {
+                health.withDetail("stateReason", now.reason());
+            }
         }
         if (result.server() != null) {
             health.withDetail("server", result.server().address()).withDetail("primary", result.server().primary());

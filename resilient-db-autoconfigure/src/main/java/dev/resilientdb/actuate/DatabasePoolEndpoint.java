@@ -2,9 +2,12 @@ package dev.resilientdb.actuate;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Properties;
+import java.util.function.Function;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.DatabaseState;
 import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.PoolStatistics;
 
@@ -23,21 +26,49 @@ public class DatabasePoolEndpoint {
 
     private final Map<String, HikariDataSource> pools;
 
+    private final Function<HikariDataSource, DatabaseState> databaseStates;
+
     /** @param pools the pools, by DataSource bean name */
     public DatabasePoolEndpoint(Map<String, HikariDataSource> pools) {
+        this(pools, pool -> null);
+    }
+
+    /**
+     * @param pools the pools, by DataSource bean name
+     * @param databaseStates the database state of a pool that fail-fast decides from, {@code null} when it has none
+     */
+    public DatabasePoolEndpoint(Map<String, HikariDataSource> pools, Function<HikariDataSource, DatabaseState> databaseStates) {
         this.pools = new LinkedHashMap<>(pools);
+        this.databaseStates = databaseStates;
     }
 
     /**
      * Statistics and effective settings of each pool, under {@code pools} by bean name, and the server
      * its new connections reach as the {@code db} health check last saw it ({@code server}: {@code address},
-     * {@code primary}; absent before the first check) with the failovers it has seen ({@code failovers});
+     * {@code primary}; absent before the first check) with the failovers it has seen ({@code failovers}),
+     * and the database's state as the pool's evidence shows it ({@code database}: {@code state},
+     * {@code since}, {@code failingFast}, {@code reason});
      * never the URL, credentials or arbitrary driver properties.
      */
     @ReadOperation
     public Map<String, Object> pool() {
         Map<String, Object> pools = new LinkedHashMap<>();
-        this.pools.forEach((name, dataSource) -> pools.put(name, describe(dataSource)));
+        this.pools.forEach((name, dataSource) -> {
+            Map<String, Object> pool = describe(dataSource);
+            DatabaseState state = this.databaseStates.apply(dataSource);
+            if (state != null) {
+                DatabaseState.Snapshot now = state.current();
+                Map<String, Object> database = new LinkedHashMap<>();
+                database.put("state", now.availability().name().toLowerCase(Locale.ROOT));
+                database.put("since", now.since().toString());
+                database.put("failingFast", now.failingFast());
+                if (now.reason() != null) {
+                    database.put("reason", now.reason());
+                }
+                pool.put("database", database);
+            }
+            pools.put(name, pool);
+        });
         return Map.of("pools", pools);
     }
 

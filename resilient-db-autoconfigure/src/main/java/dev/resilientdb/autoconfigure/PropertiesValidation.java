@@ -64,6 +64,11 @@ final class PropertiesValidation {
         if (breaker.getTrialCalls() < 1) {
             reject(errors, "circuitBreaker.trialCalls", "must be at least 1", "Set it to, for example, 3.", "3");
         }
+        if (breaker.getOpenAfter() != null) {
+            positive(errors, "circuitBreaker.openAfter", breaker.getOpenAfter(), properties.getRetry().getDeadline());
+        }
+        atLeast(errors, "circuitBreaker.probeInterval", breaker.getProbeInterval(), Duration.ofMillis(10),
+                "Set it to 10ms or more, for example 50ms.", Duration.ofMillis(50));
         ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
         if (budget.getRatio() < 0) {
             reject(errors, "retry.budget.ratio", "must not be negative",

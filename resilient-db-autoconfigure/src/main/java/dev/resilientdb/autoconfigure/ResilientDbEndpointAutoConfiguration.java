@@ -7,7 +7,9 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.actuate.DatabasePoolEndpoint;
+import dev.resilientdb.retry.RetryEngine;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
@@ -46,7 +48,7 @@ public class ResilientDbEndpointAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        DatabasePoolEndpoint databasePoolEndpoint(Map<String, DataSource> dataSources) {
+        DatabasePoolEndpoint databasePoolEndpoint(Map<String, DataSource> dataSources, ObjectProvider<RetryEngine> engine) {
             Map<String, HikariDataSource> pools = new LinkedHashMap<>();
             dataSources.forEach((name, dataSource) -> {
                 HikariDataSource pool = HikariDataSources.unwrap(dataSource);
@@ -58,7 +60,10 @@ public class ResilientDbEndpointAutoConfiguration {
                 throw new IllegalStateException("The dbpool endpoint needs a HikariCP DataSource; "
                         + "turn it off with management.endpoint.dbpool.access=none");
             }
-            return new DatabasePoolEndpoint(pools);
+            return new DatabasePoolEndpoint(pools, pool -> {
+                RetryEngine retryEngine = engine.getIfAvailable();
+                return (retryEngine != null) ? retryEngine.databaseState(pool) : null;
+            });
         }
 
     }

@@ -67,6 +67,9 @@ public class ResilientDbHealthAutoConfiguration {
         return new DatabaseHealthIndicator(pool, probe, observer, () -> {
             RetryEngine retryEngine = engine.getIfAvailable();
             return (retryEngine != null) ? retryEngine.circuitBreakerState(dataSource) : null;
+        }, () -> {
+            RetryEngine retryEngine = engine.getIfAvailable();
+            return (retryEngine != null) ? retryEngine.databaseState(dataSource) : null;
         });
     }
 

@@ -633,7 +633,7 @@ public class ResilientDbProperties implements Validator {
         private boolean enabled = true;
 
         /**
-         * Retry-After of a 503 for a transient database failure that outlasted the retries; while the circuit breaker is open, the time until its next trial call is used instead.
+         * Retry-After of a 503 for a transient database failure that outlasted the retries; while calls fail fast, resilient.db.circuit-breaker.wait-in-open-state is used instead.
          */
         private Duration retryAfter = Duration.ofSeconds(2);
 
@@ -732,29 +732,39 @@ public class ResilientDbProperties implements Validator {
         private boolean enabled = true;
 
         /**
-         * Share of calls in the sliding window (percent) failing with connection errors that makes calls fail fast.
+         * Share of calls in the sliding window (percent) failing with connection errors that makes calls fail fast, for a DataSource without a HikariCP pool.
          */
         private float failureRateThreshold = 90;
 
         /**
-         * Span of recent calls the failure rate is computed over; an outage shorter than this is ridden out by retries.
+         * Span of recent calls the failure rate is computed over, for a DataSource without a HikariCP pool.
          */
         private Duration slidingWindow = Duration.ofSeconds(10);
 
         /**
-         * Fewest calls in the sliding window before the failure rate counts.
+         * Fewest calls in the sliding window before the failure rate counts, for a DataSource without a HikariCP pool.
          */
         private int minimumCalls = 20;
 
         /**
-         * How long calls fail fast before a few trial calls test whether the database is back.
+         * Retry-After of a call refused while the database is unavailable; without a HikariCP pool, also how long calls fail fast before a few trial calls test whether the database is back.
          */
         private Duration waitInOpenState = Duration.ofSeconds(1);
 
         /**
-         * How many trial calls decide whether normal service resumes.
+         * How many trial calls decide whether normal service resumes, for a DataSource without a HikariCP pool.
          */
         private int trialCalls = 3;
+
+        /**
+         * How long an outage lasts, from its first evidence, before calls fail fast; the retry deadline when not set.
+         */
+        private Duration openAfter;
+
+        /**
+         * Pause between probes of the database, outside the pool, while it looks unavailable.
+         */
+        private Duration probeInterval = Duration.ofMillis(50);
 
         public boolean isEnabled() {
             return this.enabled;
@@ -802,6 +812,22 @@ public class ResilientDbProperties implements Validator {
 
         public void setTrialCalls(int trialCalls) {
             this.trialCalls = trialCalls;
+        }
+
+        public Duration getOpenAfter() {
+            return this.openAfter;
+        }
+
+        public void setOpenAfter(Duration openAfter) {
+            this.openAfter = openAfter;
+        }
+
+        public Duration getProbeInterval() {
+            return this.probeInterval;
+        }
+
+        public void setProbeInterval(Duration probeInterval) {
+            this.probeInterval = probeInterval;
         }
 
     }

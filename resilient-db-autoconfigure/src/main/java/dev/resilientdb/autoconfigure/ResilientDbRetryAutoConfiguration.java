@@ -1,11 +1,14 @@
 package dev.resilientdb.autoconfigure;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
-import dev.resilientdb.pool.DatabaseRecoveryCheck;
+import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.pool.DatabaseState;
+import dev.resilientdb.pool.ServerWaitingDataSource;
 import dev.resilientdb.retry.DatabaseCircuitBreaker;
 import dev.resilientdb.retry.DatabaseCircuitBreakers;
 import dev.resilientdb.retry.RetryBudget;
@@ -99,11 +102,11 @@ public class ResilientDbRetryAutoConfiguration {
     }
 
     /**
-     * With a HikariCP pool, the open breaker checks for the database's return outside the pool, and
-     * lets the pool stop refilling while the database is gone: HikariCP backs its refill attempts off
-     * to 5 s, which would otherwise delay recovery by up to 5 s after the database is back. The
-     * pool's configured minimum-idle is restored when the breaker closes, however often it went
-     * from open to half-open and back.
+     * With a HikariCP pool, the breaker fails calls fast from the pool's {@link DatabaseState}, which
+     * probes the database outside the pool, and lets the pool stop refilling while calls fail fast:
+     * HikariCP backs its refill attempts off to 5 s, which would otherwise delay recovery by up to 5 s
+     * after the database is back. The pool's configured minimum-idle is restored when the database
+     * answers again.
      */
     private static DatabaseCircuitBreaker circuitBreaker(ResilientDbProperties.CircuitBreaker settings,
             ResilientDbProperties properties, DataSource dataSource) {
@@ -112,18 +115,23 @@ public class ResilientDbRetryAutoConfiguration {
             return new DatabaseCircuitBreaker(settings.getFailureRateThreshold(), settings.getSlidingWindow(),
                     settings.getMinimumCalls(), settings.getWaitInOpenState(), settings.getTrialCalls());
         }
-        DatabaseRecoveryCheck recoveryCheck = new DatabaseRecoveryCheck(pool, properties.getHealth().getTimeout(),
-                pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-recovery");
-        DatabaseCircuitBreaker circuitBreaker = new DatabaseCircuitBreaker(settings.getFailureRateThreshold(),
-                settings.getSlidingWindow(), settings.getMinimumCalls(), settings.getWaitInOpenState(),
-                settings.getTrialCalls(), recoveryCheck);
+        DatabaseProbe probe = new DatabaseProbe(pool, properties.getHealth().getTimeout(),
+                pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-state");
+        Duration openAfter = (settings.getOpenAfter() != null) ? settings.getOpenAfter() : properties.getRetry().getDeadline();
+        DatabaseState state = new DatabaseState(String.valueOf(pool.getPoolName()), probe, settings.getProbeInterval(),
+                openAfter);
+        ServerWaitingDataSource connections = ServerWaitingDataSource.of(pool);
+        if (connections != null) {
+            connections.follow(state);
+        }
+        DatabaseCircuitBreaker circuitBreaker = new DatabaseCircuitBreaker(state, settings.getWaitInOpenState());
         AtomicInteger savedMinimumIdle = new AtomicInteger(-1);
-        circuitBreaker.onStateChange(state -> {
-            if ("open".equals(state)) {
+        circuitBreaker.onStateChange(breakerState -> {
+            if ("open".equals(breakerState)) {
                 savedMinimumIdle.compareAndSet(-1, pool.getMinimumIdle());
                 pool.getHikariConfigMXBean().setMinimumIdle(0);
             }
-            else if ("closed".equals(state)) {
+            else if ("closed".equals(breakerState)) {
                 int minimumIdle = savedMinimumIdle.getAndSet(-1);
                 if (minimumIdle >= 0) {
                     pool.getHikariConfigMXBean().setMinimumIdle(minimumIdle);

@@ -6,7 +6,7 @@ import java.util.List;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.autoconfigure.ResilientDbAutoConfiguration;
 import dev.resilientdb.autoconfigure.ResilientDbHealthAutoConfiguration;
-import dev.resilientdb.pool.DatabaseRecoveryCheck;
+import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.Test;
@@ -58,13 +58,12 @@ class PoolWithItsOwnDataSourceTests {
             });
     }
 
-    /** The circuit breaker's recovery check, which sees the database's return outside the pool. */
+    /** The database state's probe, which sees the database's return outside the pool, on a new connection. */
     @Test
-    void recoveryCheckReachesAPoolWithItsOwnDataSourceOrClassName() {
+    void stateProbeReachesAPoolWithItsOwnDataSourceOrClassName() {
         for (HikariDataSource pool : List.of(poolWithDataSource(), poolWithDataSourceClassName())) {
-            try (pool; DatabaseRecoveryCheck recoveryCheck = new DatabaseRecoveryCheck(pool, Duration.ofSeconds(2),
-                    "own-datasource-it-recovery")) {
-                assertThat(recoveryCheck.getAsBoolean()).isTrue();
+            try (pool; DatabaseProbe probe = new DatabaseProbe(pool, Duration.ofSeconds(2), "own-datasource-it-state")) {
+                assertThat(probe.check(true).reachable()).isTrue();
             }
         }
     }

@@ -27,14 +27,14 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 12, item 8: every thread the starter starts (the health probe's, the breaker's recovery
- * checks and their probe's, the saturation monitor's) ends when the application context closes,
- * even while the database is down and the breaker open.
+ * Issue 12, item 8: every thread the starter starts (the health probe's, the database state's
+ * probing and its probe's, the saturation monitor's) ends when the application context closes,
+ * even while the database is down and calls fail fast.
  */
 class ThreadsClosedWithContextTests {
 
     @Test
-    void noResilientDbThreadOutlivesTheContextAfterHealthChecksAndRecoveryChecks() throws Exception {
+    void noResilientDbThreadOutlivesTheContextAfterHealthChecksAndStateProbes() throws Exception {
         Set<Thread> before = resilientDbThreads();
         try (PostgresServer server = PostgresServers.startDedicated()) {
             new ApplicationContextRunner()
@@ -72,9 +72,9 @@ class ThreadsClosedWithContextTests {
                         }
                         assertThat(engine.circuitBreakerState(dataSource)).isEqualTo("open");
                         health.health();
-                        // Recovery checks run every 200 ms; let a few of them use their probe.
+                        // The state probes the database while it is down; let a few probes run.
                         Thread.sleep(1000);
-                        assertThat(names(newThreads(before))).contains("resilient-db-recovery-check");
+                        assertThat(names(newThreads(before))).contains("resilient-db-state-dataSource");
                     }
                     finally {
                         server.start();

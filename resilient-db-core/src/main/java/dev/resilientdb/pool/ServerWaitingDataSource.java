@@ -22,7 +22,11 @@ import dev.resilientdb.retry.SqlStates;
  * A database that is down for a few seconds therefore comes back to a pool asleep for up to 5 s more,
  * and requests whose retries would have outlasted the outage run out of time. Failures that waiting
  * does not mend (wrong password, unknown database, too many connections) fail at once, as before.
- * Thread-safe.
+ * <p>
+ * When it {@linkplain #follow(DatabaseState) follows the pool's database state}, it also keeps waiting
+ * beyond the connection timeout while the state knows the database is down and calls do not fail fast
+ * yet, and it connects at once when the state sees the database answer: a pool whose refill gave up at
+ * the connection timeout would sleep through HikariCP's back-off instead. Thread-safe.
  */
 public final class ServerWaitingDataSource implements DataSource {
 
@@ -31,6 +35,8 @@ public final class ServerWaitingDataSource implements DataSource {
     private final DataSource driver;
 
     private final HikariConfig config;
+
+    private volatile DatabaseState databaseState;
 
     private ServerWaitingDataSource(DataSource driver, HikariConfig config) {
         this.driver = driver;
@@ -53,6 +59,20 @@ public final class ServerWaitingDataSource implements DataSource {
         return true;
     }
 
+    /**
+     * The DataSource a pool opens its connections through, when it is a {@code ServerWaitingDataSource}.
+     * @param config the pool's configuration
+     * @return the DataSource, or {@code null} when the pool uses another
+     */
+    public static ServerWaitingDataSource of(HikariConfig config) {
+        return (config.getDataSource() instanceof ServerWaitingDataSource waiting) ? waiting : null;
+    }
+
+    /** Waits for the database while the state knows it is down, and connects as soon as it answers again. */
+    public void follow(DatabaseState databaseState) {
+        this.databaseState = databaseState;
+    }
+
     @Override
     public Connection getConnection() throws SQLException {
         return connect(this.driver::getConnection);
@@ -70,7 +90,8 @@ public final class ServerWaitingDataSource implements DataSource {
                 return attempt.connect();
             }
             catch (SQLException ex) {
-                if (!serverNotAnswering(ex) || System.nanoTime() + PAUSE.toNanos() >= giveUpAt || !pause()) {
+                if (!serverNotAnswering(ex)
+                        || (System.nanoTime() + PAUSE.toNanos() >= giveUpAt && !outageRiddenOut()) || !pause()) {
                     throw ex;
                 }
             }
@@ -86,9 +107,25 @@ public final class ServerWaitingDataSource implements DataSource {
         return state != null && (state.startsWith("08") || state.equals("57P03")) && !SqlStates.isLoginRejected(ex);
     }
 
-    private static boolean pause() {
+    /** Whether the database state knows of an outage that units of work are still retrying through. */
+    private boolean outageRiddenOut() {
+        DatabaseState state = this.databaseState;
+        if (state == null || state.isClosed()) {
+            return false;
+        }
+        DatabaseState.Snapshot now = state.current();
+        return now.availability() != DatabaseAvailability.UP && !now.failingFast();
+    }
+
+    private boolean pause() {
         try {
-            Thread.sleep(PAUSE.toMillis());
+            DatabaseState state = this.databaseState;
+            if (state != null && !state.isClosed()) {
+                state.awaitTurn(PAUSE);
+            }
+            else {
+                Thread.sleep(PAUSE.toMillis());
+            }
             return true;
         }
         catch (InterruptedException ex) {

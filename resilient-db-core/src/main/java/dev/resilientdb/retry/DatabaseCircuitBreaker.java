@@ -3,43 +3,51 @@ package dev.resilientdb.retry;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+
+import dev.resilientdb.pool.DatabaseAvailability;
+import dev.resilientdb.pool.DatabaseState;
 
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import org.springframework.lang.Nullable;
+
 /**
- * Fails calls fast while the database is unavailable, on Resilience4j's circuit breaker (the only
- * class that uses it). Only outage failures count: connection errors (class 08), shutdowns (57P0x)
- * and refused connections (53300), not constraint violations or serialization failures, and not an
- * exhausted pool on a healthy database. The breaker opens when such failures make up at least the
- * threshold of the calls within the sliding window. A call is a whole unit of work with its
- * retries, not one attempt, so a unit of work that retries through an outage shorter than the
- * retry deadline (a restart) counts once, as a success, at any traffic. Once open, calls fail at
- * once with {@link DatabaseUnavailableException}. It closes again when a recovery check, outside the pool, finds
- * the database answering (or, without one, when trial calls succeed after the wait). Thread-safe.
+ * Fails calls fast while the database is unavailable. Only outage failures count: connection errors
+ * (class 08), shutdowns (57P0x) and refused connections (53300), not constraint violations or
+ * serialization failures, and not an exhausted pool on a healthy database. Thread-safe.
+ * <p>
+ * With a {@link DatabaseState} (a HikariCP pool the starter can probe), the decision is the state's:
+ * calls fail fast while its outage, known from failed attempts and a probe outside the pool, has
+ * lasted the fail-fast time, whatever the traffic, and pass again as soon as the probe finds the
+ * database answering. Read-only work still passes while the database only refuses writes.
+ * <p>
+ * Without one, Resilience4j's circuit breaker decides from the outcomes of whole units of work: it
+ * opens when outage failures make up at least the threshold of the calls within the sliding window
+ * (a unit of work that retries through a restart counts once, as a success), and closes when trial
+ * calls succeed after the wait.
  */
 public final class DatabaseCircuitBreaker implements AutoCloseable {
 
     private static final Log logger = LogFactory.getLog(DatabaseCircuitBreaker.class);
 
+    @Nullable
     private final CircuitBreaker breaker;
 
-    private final Duration waitInOpenState;
+    @Nullable
+    private final DatabaseState databaseState;
 
-    private final BooleanSupplier recoveryCheck;
+    private final Duration retryAfter;
 
     private final List<Consumer<String>> stateListeners = new CopyOnWriteArrayList<>();
 
-    private ScheduledExecutorService recoveryChecks;
-
     /**
+     * A breaker that decides from the outcomes of whole units of work, for a DataSource whose
+     * database the starter cannot probe.
      * @param failureRateThreshold share of outage failures (percent) that opens the breaker
      * @param slidingWindow the span of recent calls the failure rate is computed over
      * @param minimumCalls fewest calls in the window before the rate counts
@@ -48,27 +56,14 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
      */
     public DatabaseCircuitBreaker(float failureRateThreshold, Duration slidingWindow, int minimumCalls,
             Duration waitInOpenState, int trialCalls) {
-        this(failureRateThreshold, slidingWindow, minimumCalls, waitInOpenState, trialCalls, null);
-    }
-
-    /**
-     * A breaker that, while open, asks {@code recoveryCheck} every {@code waitInOpenState} whether the
-     * database is back (without the pool: see {@code DatabaseProbe}) and closes when it is, instead of
-     * letting trial calls wait on a pool that has no connections.
-     * @param recoveryCheck whether the database answers now; {@code null} for Resilience4j's trial calls.
-     * When it is {@link AutoCloseable}, {@link #close()} closes it.
-     */
-    public DatabaseCircuitBreaker(float failureRateThreshold, Duration slidingWindow, int minimumCalls,
-            Duration waitInOpenState, int trialCalls, BooleanSupplier recoveryCheck) {
-        this.waitInOpenState = waitInOpenState;
-        this.recoveryCheck = recoveryCheck;
+        this.databaseState = null;
+        this.retryAfter = waitInOpenState;
         this.breaker = CircuitBreaker.of("resilient-db", CircuitBreakerConfig.custom()
             .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
             .slidingWindowSize((int) Math.max(1, slidingWindow.toSeconds()))
             .minimumNumberOfCalls(minimumCalls)
             .failureRateThreshold(failureRateThreshold)
-            // With a recovery check, trial calls are only the fallback should the check keep failing.
-            .waitDurationInOpenState((recoveryCheck != null) ? waitInOpenState.multipliedBy(30) : waitInOpenState)
+            .waitDurationInOpenState(waitInOpenState)
             .automaticTransitionFromOpenToHalfOpenEnabled(false)
             .permittedNumberOfCallsInHalfOpenState(trialCalls)
             .recordException(DatabaseCircuitBreaker::isOutage)
@@ -79,13 +74,31 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
                     + ((to == CircuitBreaker.State.OPEN)
                             ? ": the database keeps failing with connection errors; calls fail fast until it answers again"
                             : ""));
-            if (to == CircuitBreaker.State.OPEN) {
-                startRecoveryChecks();
-            }
-            else {
-                stopRecoveryChecks();
-            }
             this.stateListeners.forEach(listener -> listener.accept(state()));
+        });
+    }
+
+    /**
+     * A breaker that fails calls fast while the database's state says so.
+     * @param databaseState the pool's view of its database, closed with this breaker
+     * @param retryAfter what a refused caller is told to wait before it tries again
+     */
+    public DatabaseCircuitBreaker(DatabaseState databaseState, Duration retryAfter) {
+        this.breaker = null;
+        this.databaseState = databaseState;
+        this.retryAfter = retryAfter;
+        databaseState.onChange(new Consumer<>() {
+
+            private boolean failingFast;
+
+            @Override
+            public void accept(DatabaseState.Snapshot snapshot) {
+                if (snapshot.failingFast() != this.failingFast) {
+                    this.failingFast = snapshot.failingFast();
+                    DatabaseCircuitBreaker.this.stateListeners.forEach(listener -> listener.accept(state()));
+                }
+            }
+
         });
     }
 
@@ -94,29 +107,10 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         this.stateListeners.add(listener);
     }
 
-    private synchronized void startRecoveryChecks() {
-        if (this.recoveryCheck == null || this.recoveryChecks != null) {
-            return;
-        }
-        this.recoveryChecks = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "resilient-db-recovery-check");
-            thread.setDaemon(true);
-            return thread;
-        });
-        long period = this.waitInOpenState.toMillis();
-        this.recoveryChecks.scheduleWithFixedDelay(() -> {
-            if (this.breaker.getState() == CircuitBreaker.State.OPEN && this.recoveryCheck.getAsBoolean()) {
-                logger.warn("resilient-db: the database answers again; closing the circuit breaker");
-                this.breaker.transitionToClosedState();
-            }
-        }, period, period, TimeUnit.MILLISECONDS);
-    }
-
-    private synchronized void stopRecoveryChecks() {
-        if (this.recoveryChecks != null) {
-            this.recoveryChecks.shutdown();
-            this.recoveryChecks = null;
-        }
+    /** The database's state behind this breaker, when the starter can probe it; {@code null} otherwise. */
+    @Nullable
+    public DatabaseState databaseState() {
+        return this.databaseState;
     }
 
     /** A breaker that never opens. */
@@ -125,14 +119,24 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
     }
 
     /**
-     * Runs a whole unit of work, retries included, as one call through the breaker: an outage that
-     * retries ride out counts as a success, however many attempts it took.
-     * @throws DatabaseUnavailableException when the breaker is open
+     * Runs a whole unit of work, retries included, as one call through the breaker.
+     * @param readOnly whether the unit of work's transaction is read-only, which a database that
+     * only refuses writes still serves
+     * @throws DatabaseUnavailableException when calls fail fast
      */
-    public <T> T call(UnitOfWork<T> unitOfWork) throws Throwable {
+    public <T> T call(UnitOfWork<T> unitOfWork, boolean readOnly) throws Throwable {
+        if (this.databaseState != null) {
+            DatabaseState.Snapshot state = this.databaseState.current();
+            if (failsFast(state, readOnly)) {
+                throw unavailable(state, null);
+            }
+            T result = unitOfWork.run();
+            this.databaseState.attemptSucceeded(readOnly);
+            return result;
+        }
         if (!this.breaker.tryAcquirePermission()) {
             throw new DatabaseUnavailableException("The database is unavailable (circuit breaker "
-                    + this.breaker.getState() + "); failing fast", this.waitInOpenState);
+                    + this.breaker.getState() + "); failing fast", this.retryAfter);
         }
         long start = System.nanoTime();
         try {
@@ -146,28 +150,73 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         }
     }
 
+    /** Runs a whole unit of work of a writable transaction through the breaker, as {@link #call(UnitOfWork, boolean)}. */
+    public <T> T call(UnitOfWork<T> unitOfWork) throws Throwable {
+        return call(unitOfWork, false);
+    }
+
+    /** Evidence from one failed attempt, as it happens: a sign of an outage starts the probe. */
+    public void attemptFailed(Throwable failure) {
+        if (this.databaseState != null) {
+            this.databaseState.attemptFailed(failure);
+        }
+    }
+
+    /**
+     * The failure a caller gets instead of its retries once calls fail fast.
+     * @param lastFailure the caller's last attempt's failure, kept as the cause
+     */
+    DatabaseUnavailableException unavailable(Throwable lastFailure) {
+        return unavailable((this.databaseState != null) ? this.databaseState.current() : null, lastFailure);
+    }
+
+    private DatabaseUnavailableException unavailable(@Nullable DatabaseState.Snapshot state, @Nullable Throwable lastFailure) {
+        String what = (state != null) ? state.describe() : "circuit breaker " + this.breaker.getState();
+        DatabaseUnavailableException ex = new DatabaseUnavailableException(
+                "The database is unavailable (" + what + "); failing fast", this.retryAfter);
+        if (lastFailure != null) {
+            ex.initCause(lastFailure);
+        }
+        return ex;
+    }
+
+    private static boolean failsFast(DatabaseState.Snapshot state, boolean readOnly) {
+        return state.failingFast() && !(readOnly && state.availability() == DatabaseAvailability.READ_ONLY);
+    }
+
     /** Whether calls fail fast now; a unit of work that is retrying stops retrying then. */
     public boolean isOpen() {
+        if (this.databaseState != null) {
+            return this.databaseState.current().failingFast();
+        }
         return this.breaker.getState() == CircuitBreaker.State.OPEN
                 || this.breaker.getState() == CircuitBreaker.State.FORCED_OPEN;
     }
 
-    /** Stops the recovery checks and closes the check; the breaker is not used after this. */
+    /**
+     * Whether a retrying unit of work stops retrying now.
+     * @param readOnly whether its transaction is read-only
+     */
+    boolean stopsRetrying(boolean readOnly) {
+        return (this.databaseState != null) ? failsFast(this.databaseState.current(), readOnly) : isOpen();
+    }
+
+    /** Ends the database state's probing; the breaker is not used after this. */
     @Override
     public void close() {
-        stopRecoveryChecks();
-        if (this.recoveryCheck instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            }
-            catch (Exception ex) {
-                logger.debug("resilient-db: closing the recovery check failed", ex);
-            }
+        if (this.databaseState != null) {
+            this.databaseState.close();
         }
     }
 
-    /** The breaker's state: {@code closed}, {@code open}, {@code half_open} (or another Resilience4j state, lower case). */
+    /**
+     * The breaker's state: {@code closed} or {@code open} (or, deciding from outcomes, another
+     * Resilience4j state such as {@code half_open}, lower case).
+     */
     public String state() {
+        if (this.databaseState != null) {
+            return this.databaseState.current().failingFast() ? "open" : "closed";
+        }
         return this.breaker.getState().name().toLowerCase(java.util.Locale.ROOT);
     }
 

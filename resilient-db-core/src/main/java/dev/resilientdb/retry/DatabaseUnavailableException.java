@@ -5,10 +5,13 @@ import java.time.Duration;
 import org.springframework.dao.DataAccessResourceFailureException;
 
 /**
- * The database has been failing with connection errors for a while, so the call failed at once
- * instead of waiting for a connection timeout and every retry. A few trial calls go through now and
- * then; normal service resumes by itself once they succeed. A web application answers 503 with
- * {@code Retry-After: }{@link #getRetryAfter()}.
+ * The database has been unavailable for a while (unreachable, refusing connections, hung), so the call
+ * failed at once instead of waiting for a connection timeout and every retry; or a unit of work that
+ * was retrying through the outage stopped when calls began to fail fast (its last failure is the
+ * cause). Nothing of it was committed, unless it is marked idempotent (which lets it run again after a
+ * commit). Normal service resumes by itself as soon as the starter's probe
+ * finds the database answering (for a DataSource it cannot probe, once trial calls succeed). A web
+ * application answers 503 with {@code Retry-After: }{@link #getRetryAfter()}.
  */
 public class DatabaseUnavailableException extends DataAccessResourceFailureException {
 
@@ -28,7 +31,7 @@ public class DatabaseUnavailableException extends DataAccessResourceFailureExcep
         return this;
     }
 
-    /** How long until the next trial call may go through. */
+    /** How long a client should wait before it tries again. */
     public Duration getRetryAfter() {
         return this.retryAfter;
     }

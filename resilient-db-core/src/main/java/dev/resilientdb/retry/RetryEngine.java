@@ -12,6 +12,9 @@ import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
+import dev.resilientdb.pool.DatabaseAvailability;
+import dev.resilientdb.pool.DatabaseState;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -90,6 +93,15 @@ public final class RetryEngine implements AutoCloseable {
     /** The state of the circuit breaker of a DataSource, for health details and metrics. */
     public String circuitBreakerState(DataSource dataSource) {
         return this.circuitBreakers.forDataSource(dataSource).state();
+    }
+
+    /**
+     * The view of a DataSource's database that fail-fast decides from, when the starter can probe it
+     * (a HikariCP pool); {@code null} otherwise.
+     */
+    @org.springframework.lang.Nullable
+    public DatabaseState databaseState(DataSource dataSource) {
+        return this.circuitBreakers.forDataSource(dataSource).databaseState();
     }
 
     /** The circuit breakers, one per DataSource. */
@@ -179,7 +191,7 @@ public final class RetryEngine implements AutoCloseable {
                 permitted[0] = true;
                 return retryWithin(unitOfWork,
                         new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities, holdsPoolConnection));
-            });
+            }, readOnly);
         }
         catch (DatabaseUnavailableException ex) {
             if (!permitted[0]) {
@@ -221,8 +233,9 @@ public final class RetryEngine implements AutoCloseable {
                         + "number of concurrent outer transactions, or avoid REQUIRES_NEW); failure " + describe(ex));
             }
             else if (call.breakerOpen) {
-                logger.warn("resilient-db: not retrying after attempt " + attempts
-                        + " because the circuit breaker is open; failure " + describe(ex));
+                // The database's state said once, at WARN, that calls fail fast; each caller it stops is detail.
+                logger.debug("resilient-db: not retrying after attempt " + attempts
+                        + " because calls fail fast now; failure " + describe(ex));
             }
             else {
                 giveUp(ex, attempts, call);
@@ -238,6 +251,9 @@ public final class RetryEngine implements AutoCloseable {
      * in an exception that says what happened.
      */
     private Throwable surfaced(Throwable failure, Call call) {
+        if (call.breakerOpen && !(failure instanceof DatabaseUnavailableException)) {
+            return call.circuitBreaker.unavailable(failure);
+        }
         if (call.ownReadOnlyWrite(failure)) {
             return (failure instanceof WriteInReadOnlyTransactionException) ? failure
                     : new WriteInReadOnlyTransactionException("A write was refused (SQLSTATE 25006) in a transaction "
@@ -273,6 +289,9 @@ public final class RetryEngine implements AutoCloseable {
             // rules (non-retryable-sql-states, its own classifier) win.
             call.connectionLost = commits.connectionLostBeforeCommit(failure) && SqlStates.of(failure) == null;
             call.readOnlyRolledBack = commits.readOnlyTransactionRolledBack();
+            if (!call.ownReadOnlyWrite(failure)) {
+                call.circuitBreaker.attemptFailed(failure);
+            }
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
                 throw new CommitOutcomeUnknownException(
                         "The connection failed while committing; the transaction may or may not have committed", failure);
@@ -462,12 +481,17 @@ public final class RetryEngine implements AutoCloseable {
                 this.waitsOnItself = true;
                 return false;
             }
-            if (this.circuitBreaker.isOpen()) {
+            if (this.circuitBreaker.stopsRetrying(this.readOnly)) {
                 this.breakerOpen = true;
                 return false;
             }
-            if (System.nanoTime() + this.delay.toNanos() - this.startedAt >= this.settings.deadline().toNanos()) {
-                return false;
+            long left = this.settings.deadline().toNanos() - (System.nanoTime() - this.startedAt);
+            if (this.delay.toNanos() >= left) {
+                // During a known outage the pause ends early when the database is back: wait out what is left.
+                if (left <= 0 || !outageKnown()) {
+                    return false;
+                }
+                this.delay = Duration.ofNanos(left);
             }
             if (this.callerEntities.whyNotRetryable() != null) {
                 // Where something may have committed, the caller gets that outcome (never "nothing was committed").
@@ -486,6 +510,11 @@ public final class RetryEngine implements AutoCloseable {
             return true;
         }
 
+        private boolean outageKnown() {
+            DatabaseState databaseState = this.circuitBreaker.databaseState();
+            return databaseState != null && databaseState.current().availability() != DatabaseAvailability.UP;
+        }
+
         /**
          * Whether the failure is a write refused (25006) in a transaction the application itself declared
          * read-only (the unit of work's, or an inner one): its own mistake, which every attempt would
@@ -496,18 +525,33 @@ public final class RetryEngine implements AutoCloseable {
                     || failure instanceof WriteInReadOnlyTransactionException;
         }
 
-        /** Sleeps the decided delay, and wakes up at once when the engine is closed. */
+        /**
+         * Sleeps the decided delay, and wakes up at once when the engine is closed, when the database
+         * comes back after an outage (the next attempt goes at once), or when calls start failing fast
+         * (the unit of work stops retrying, its thread released).
+         */
         @Override
         public boolean pause() {
             logger.warn("resilient-db: attempt " + this.failedAttempts + " of " + this.settings.maxAttempts()
                     + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
             listeners.forEach(listener -> listener.onRetry(this.failedAttempts, this.lastFailure, this.delay));
+            DatabaseState databaseState = this.circuitBreaker.databaseState();
             try {
-                this.shuttingDown = closed.await(this.delay.toMillis(), TimeUnit.MILLISECONDS);
+                if (databaseState != null) {
+                    databaseState.awaitTurn(this.delay);
+                    this.shuttingDown = closed.getCount() == 0;
+                }
+                else {
+                    this.shuttingDown = closed.await(this.delay.toMillis(), TimeUnit.MILLISECONDS);
+                }
             }
             catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
                 this.shuttingDown = true;
+            }
+            if (!this.shuttingDown && this.circuitBreaker.stopsRetrying(this.readOnly)) {
+                this.breakerOpen = true;
+                return false;
             }
             return !this.shuttingDown;
         }
