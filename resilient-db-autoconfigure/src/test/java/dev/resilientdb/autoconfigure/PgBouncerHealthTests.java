@@ -20,8 +20,11 @@ import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.health.autoconfigure.contributor.HealthContributorAutoConfiguration;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -29,8 +32,11 @@ import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.health.DataSourceHealthContributorAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
 
 /**
  * The {@code db} health behind a real PgBouncer whose {@code default_pool_size} equals the pool's
@@ -38,6 +44,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ({@code server_login_retry}) after PostgreSQL was down behind it. Every answer must come within
  * the health timeout and say what is true.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class PgBouncerHealthTests {
 
     private static final int POOL_SIZE = 3;
@@ -175,6 +182,29 @@ class PgBouncerHealthTests {
                 List<Health> seen = awaitStatus(indicator, Status.UP, Duration.ofSeconds(15));
                 assertThat(seen).as("answers before UP").allSatisfy(health -> assertThat(health.getStatus()).isEqualTo(Status.DOWN));
             });
+        }
+        finally {
+            server.start();
+        }
+    }
+
+    @Test
+    void startUpAgainstPgBouncerInLoginBackOffNamesServerLoginRetry(CapturedOutput output) throws Exception {
+        try (PgBouncer pooler = PgBouncer.start(server, PoolMode.TRANSACTION, POOL_SIZE, "server_login_retry = 15")) {
+            try (Connection served = DriverManager.getConnection(pooler.jdbcUrl() + "?prepareThreshold=0",
+                    PostgresServer.APP_USER, PostgresServer.APP_PASSWORD); Statement statement = served.createStatement()) {
+                statement.execute("SELECT 1");
+            }
+            putInLoginBackOff(pooler);
+            assertThatException().isThrownBy(new SpringApplicationBuilder(DatabaseConnectionFailureAnalyzerTests.ConnectingApplication.class)
+                .web(WebApplicationType.NONE)
+                .properties(pooler.dataSourceProperties())
+                .properties("resilient.db.driver.pooler=pgbouncer-transaction", "resilient.db.startup.wait-for-database=2s")::run);
+            assertThat(output).contains("server_login_retry");
+            assertThat(output).as("a failure analysis").contains("APPLICATION FAILED TO START");
+            String report = output.toString().substring(output.toString().indexOf("APPLICATION FAILED TO START"));
+            assertThat(report).contains("PgBouncer is refusing logins until its next server login attempt (server_login_retry)")
+                .contains("server_login_retry in pgbouncer.ini");
         }
         finally {
             server.start();
