@@ -16,8 +16,9 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * Health of the database behind a HikariCP pool, for {@code /actuator/health/db}. Unlike Spring
- * Boot's {@code DataSourceHealthIndicator}, it never borrows a pool connection, so it answers
- * within its timeout even when every connection is busy and callers queue.
+ * Boot's {@code DataSourceHealthIndicator}, it never waits for a pool connection, so it answers
+ * within its timeout even when every connection is busy and callers queue (behind PgBouncer in session
+ * mode it uses a pool connection that is free, and none while every one is lent out: see below).
  * <p>
  * UP when the application can get a connection: the database answers (a round trip on the probe's
  * own connection, or a refusal only because every connection slot is taken, 53300) and the pool
@@ -33,6 +34,16 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  * behind the {@code resilientdb.health.check} meter) is how long this {@code health()} call took to
  * answer, as its caller waited: at most about the timeout, also when it shared a probe round trip
  * that began earlier or ran on longer in the background.
+ * <p>
+ * Behind PgBouncer it says what PgBouncer does, in a {@code reason} detail. DOWN during PgBouncer's login
+ * back-off ({@code server_login_retry}), which refuses every new connection although PostgreSQL may be
+ * back. UNKNOWN, without a {@code reachable} detail, when the check could not reach the database because
+ * the pool's own connections hold what PgBouncer lends (in session mode every pool connection lent out,
+ * and the check runs on one; in transaction mode, with every pool connection lent out, no server
+ * connection for the probe within the timeout): neither UP, since no round trip proved anything, nor
+ * DOWN, since nothing failed, and a DOWN there would take the busiest pods out of service. Spring Boot
+ * ranks UNKNOWN below UP when it aggregates, so readiness follows its other members, and
+ * {@code /actuator/health/db} answers HTTP 200.
  */
 public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean {
 
@@ -86,10 +97,12 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
         boolean up = reachable && connectionAvailable;
         Duration latency = Duration.ofNanos(System.nanoTime() - start);
         this.observer.checked(pool.name(), latency, up);
-        Health.Builder health = up ? Health.up() : Health.down();
-        health.withDetail("database", "PostgreSQL")
-            .withDetail("reachable", reachable)
-            .withDetail("connectionAvailable", connectionAvailable)
+        Health.Builder health = result.unchecked() ? Health.unknown() : up ? Health.up() : Health.down();
+        health.withDetail("database", "PostgreSQL");
+        if (!result.unchecked()) {
+            health.withDetail("reachable", reachable);
+        }
+        health.withDetail("connectionAvailable", connectionAvailable)
             .withDetail("pool", String.valueOf(pool.name()))
             .withDetail("active", pool.active())
             .withDetail("idle", pool.idle())
@@ -124,7 +137,28 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
         if (result.error() != null) {
             health.withDetail("error", result.error());
         }
+        String reason = reason(result.obstacle());
+        if (reason != null) {
+            health.withDetail("reason", reason);
+        }
         return health.build();
+    }
+
+    private static String reason(DatabaseProbe.Obstacle obstacle) {
+        return switch (obstacle) {
+            case PGBOUNCER_LOGIN_BACK_OFF -> "PgBouncer is refusing logins until its next server login attempt "
+                    + "(server_login_retry): its last login to PostgreSQL failed, and PostgreSQL may be back already; "
+                    + "lower server_login_retry in pgbouncer.ini, e.g. 1-5 s (default 15 s)";
+            case POOL_LENT_OUT_IN_SESSION_MODE -> "not checked: every pool connection is lent out, and in session mode "
+                    + "PgBouncer gives each client connection a server connection for its whole life, so with the pool "
+                    + "as large as default_pool_size no other connection gets one; the check runs on a pool connection "
+                    + "and waits for none. Not a database failure";
+            case POOL_LENT_OUT_IN_TRANSACTION_MODE -> "not checked: every pool connection is lent out, and the probe's "
+                    + "connection got no server connection within the timeout; in transaction mode PgBouncer lends one "
+                    + "only between transactions, so the pool's transactions may hold all of them (default_pool_size), "
+                    + "or the database does not answer";
+            case NONE -> null;
+        };
     }
 
     @Override

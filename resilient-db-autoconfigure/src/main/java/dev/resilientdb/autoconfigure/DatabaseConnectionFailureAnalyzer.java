@@ -21,8 +21,9 @@ import org.springframework.util.StringUtils;
  * step connected ({@code resilient.db.startup.wait-for-database}, SQL initialisation, Flyway, JPA,
  * application code through the pool): a wrong password (28P01), an unknown database (3D000), a login
  * that {@code pg_hba.conf} does not let in (28000), a required SSL the server does not offer, a refused
- * connection, an unknown or unreachable host. Names the cause in plain words, the JDBC URL without
- * credentials and the property to check; never the password.
+ * connection, an unknown or unreachable host, PgBouncer's login back-off ({@code server_login_retry}).
+ * Names the cause in plain words, the JDBC URL without credentials and the property or setting to
+ * check; never the password.
  */
 class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
 
@@ -91,6 +92,16 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
                     "Check spring.datasource.username and the database name in " + URL_PROPERTY + "; if they are right, "
                             + "the database administrator must add a pg_hba.conf entry for them and the application's "
                             + "address (if that entry is a hostssl one, add sslmode=require to " + URL_PROPERTY + ").");
+        }
+        if (SqlStates.isPgBouncerLoginBackOff(failure)) {
+            return new Explanation("PgBouncer is refusing logins until its next server login attempt "
+                    + "(server_login_retry): its last login to PostgreSQL failed (SQLSTATE 08P01: " + message + "). "
+                    + "PostgreSQL may be down, or back already and not yet tried again by PgBouncer.",
+                    "Check that PostgreSQL runs and that PgBouncer can log in to it (PgBouncer's log says why its "
+                            + "login failed). Lower server_login_retry in pgbouncer.ini (default 15 s; for example 1-5 s), "
+                            + "so that PgBouncer finds a restarted PostgreSQL soon, and set "
+                            + "resilient.db.startup.wait-for-database above it (for example 60s), so that start-up "
+                            + "waits for it.");
         }
         if ("08P01".equals(state) && SqlStates.isLoginRejected(failure)) {
             return new Explanation("PgBouncer refused the login (SQLSTATE 08P01: " + message + ").",

@@ -10,6 +10,7 @@ import dev.resilientdb.actuate.DatabaseHealthIndicator;
 import dev.resilientdb.actuate.DatabaseHealthIndicators;
 import dev.resilientdb.actuate.HealthCheckObserver;
 import dev.resilientdb.pool.DatabaseProbe;
+import dev.resilientdb.pool.PoolerMode;
 import dev.resilientdb.retry.RetryEngine;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -63,7 +64,8 @@ public class ResilientDbHealthAutoConfiguration {
             return new DataSourceHealthIndicator(dataSource);
         }
         String applicationName = pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-health";
-        DatabaseProbe probe = new DatabaseProbe(pool, properties.getHealth().getTimeout(), applicationName);
+        DatabaseProbe probe = new DatabaseProbe(pool, properties.getHealth().getTimeout(), applicationName,
+                PoolerMode.valueOf(properties.getDriver().getPooler().name()));
         return new DatabaseHealthIndicator(pool, probe, observer, () -> {
             RetryEngine retryEngine = engine.getIfAvailable();
             return (retryEngine != null) ? retryEngine.circuitBreakerState(dataSource) : null;

@@ -53,11 +53,11 @@ public final class DatabaseStartupWait {
                 if (remaining.compareTo(backOff) <= 0) {
                     throw new IllegalStateException("The database did not accept a connection within "
                             + format(patience) + " (resilient.db.startup.wait-for-database); last failure SQLSTATE "
-                            + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")", ex);
+                            + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")" + pgBouncerBackOff(ex), ex);
                 }
                 logger.info("resilient-db: waiting for the database: attempt " + attempt + " failed with SQLSTATE "
-                        + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + "); next attempt in "
-                        + backOff.toMillis() + "ms, giving up in " + format(remaining));
+                        + ex.getSQLState() + " (" + ex.getClass().getSimpleName() + ")" + pgBouncerBackOff(ex)
+                        + "; next attempt in " + backOff.toMillis() + "ms, giving up in " + format(remaining));
                 sleep(backOff);
                 backOff = min(backOff.multipliedBy(2), LONGEST_BACK_OFF);
             }
@@ -73,6 +73,12 @@ public final class DatabaseStartupWait {
                 : "the login was rejected: check spring.datasource.username and spring.datasource.password";
         return "The database refused the connection with SQLSTATE " + ex.getSQLState() + " (" + ex.getMessage()
                 + "), which waiting does not mend, so resilient.db.startup.wait-for-database does not retry it: " + what;
+    }
+
+    /** What PgBouncer's login back-off means, when it is the failure; else nothing. */
+    private static String pgBouncerBackOff(SQLException ex) {
+        return SqlStates.isPgBouncerLoginBackOff(ex) ? ": PgBouncer is refusing logins until its next server login "
+                + "attempt (server_login_retry, 15 s by default), because its last login to PostgreSQL failed" : "";
     }
 
     /** Whole seconds from 10s up, milliseconds below, so that a short wait does not read as "0s". */
