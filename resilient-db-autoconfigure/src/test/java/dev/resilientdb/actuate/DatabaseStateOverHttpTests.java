@@ -2,6 +2,7 @@ package dev.resilientdb.actuate;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Predicate;
 
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
@@ -92,12 +93,12 @@ class DatabaseStateOverHttpTests {
             .containsPattern("resilientdb_database_state\\{[^}]*state=\"up\"[^}]*} 1\\.0");
     }
 
-    private JsonNode health() {
+    private JsonNode health() throws Exception {
         Answer answer = ActuatorTestApplication.get(this.port, "/actuator/health/db");
         return this.json.readTree(answer.body());
     }
 
-    private JsonNode awaitHealth(java.util.function.Predicate<JsonNode> condition, Duration atMost) throws InterruptedException {
+    private JsonNode awaitHealth(Predicate<JsonNode> condition, Duration atMost) throws Exception {
         long giveUpAt = System.nanoTime() + atMost.toNanos();
         JsonNode health = health();
         while (!condition.test(health) && System.nanoTime() < giveUpAt) {
