@@ -8,6 +8,7 @@ import javax.sql.DataSource;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.pool.DatabaseState;
+import dev.resilientdb.pool.PoolerMode;
 import dev.resilientdb.pool.ServerWaitingDataSource;
 import dev.resilientdb.retry.DatabaseCircuitBreaker;
 import dev.resilientdb.retry.DatabaseCircuitBreakers;
@@ -116,7 +117,8 @@ public class ResilientDbRetryAutoConfiguration {
                     settings.getMinimumCalls(), settings.getWaitInOpenState(), settings.getTrialCalls());
         }
         DatabaseProbe probe = new DatabaseProbe(pool, properties.getHealth().getTimeout(),
-                pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-state");
+                pool.getDataSourceProperties().getProperty("ApplicationName", "resilient-db") + "-state",
+                PoolerMode.valueOf(properties.getDriver().getPooler().name()));
         Duration openAfter = (settings.getOpenAfter() != null) ? settings.getOpenAfter() : properties.getRetry().getDeadline();
         DatabaseState state = new DatabaseState(String.valueOf(pool.getPoolName()), probe, settings.getProbeInterval(),
                 openAfter);

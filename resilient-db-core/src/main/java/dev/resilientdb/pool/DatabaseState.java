@@ -153,10 +153,12 @@ public final class DatabaseState implements AutoCloseable {
 
     /**
      * Evidence from a probe run by someone else (the health contributor): an unanswered one makes
-     * the database suspect, an answered one is left to this state's own probe to confirm.
+     * the database suspect, an answered one is left to this state's own probe to confirm. One that
+     * could not check (behind PgBouncer, every pool connection lent out) says nothing.
      */
     public void probed(DatabaseProbe.Result result) {
-        if (!result.reachable() && !"closed".equals(result.error()) && !"interrupted".equals(result.error())) {
+        if (!result.reachable() && !result.unchecked() && !"closed".equals(result.error())
+                && !"interrupted".equals(result.error())) {
             suspect(false);
         }
     }
@@ -177,7 +179,8 @@ public final class DatabaseState implements AutoCloseable {
     private void probeOnce() {
         DatabaseProbe.Result result = this.probe.check(true);
         synchronized (this) {
-            if (this.probing == null) {
+            if (this.probing == null || result.unchecked()) {
+                // Not asked (behind PgBouncer, every pool connection lent out): no evidence either way; ask again.
                 return;
             }
             if (result.reachable() && (result.server() == null || result.server().primary() || !this.refusedWrite)) {
@@ -294,7 +297,8 @@ public final class DatabaseState implements AutoCloseable {
     private static DatabaseAvailability availabilityOf(DatabaseProbe.Result result) {
         String state = result.sqlState();
         String error = (result.error() != null) ? result.error() : "";
-        if ("53300".equals(state) || "57P03".equals(state) || error.contains("server_login_retry")) {
+        if ("53300".equals(state) || "57P03".equals(state)
+                || result.obstacle() == DatabaseProbe.Obstacle.PGBOUNCER_LOGIN_BACK_OFF) {
             return DatabaseAvailability.REFUSING;
         }
         if (error.startsWith("no answer within")) {
@@ -304,7 +308,9 @@ public final class DatabaseState implements AutoCloseable {
     }
 
     private static String describe(DatabaseProbe.Result result) {
-        return (result.error() != null) ? result.error() : "no answer";
+        String error = (result.error() != null) ? result.error() : "no answer";
+        return (result.obstacle() == DatabaseProbe.Obstacle.PGBOUNCER_LOGIN_BACK_OFF)
+                ? error + ", PgBouncer's login back-off (server_login_retry)" : error;
     }
 
     /**
