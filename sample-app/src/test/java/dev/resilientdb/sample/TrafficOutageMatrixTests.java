@@ -368,8 +368,9 @@ class TrafficOutageMatrixTests {
         /** The cell's row: outage, callers, requests, failed, late requests, held, back → first 201, failed after, verdict. */
         String row() {
             List<Outcome> outcomes = this.result.outcomes();
-            String late = this.longerThanDeadline ? String.format(Locale.ROOT, "%d/%d; p50 %d, max %d", this.lateFast,
-                    this.late.size(), millis(this.late, 50), millis(this.late, 100)) : "–";
+            String late = !this.longerThanDeadline ? "–" : this.late.isEmpty() ? "none started (every caller still held)"
+                    : String.format(Locale.ROOT, "%d/%d; p50 %d, max %d", this.lateFast, this.late.size(),
+                            millis(this.late, 50), millis(this.late, 100));
             String held = this.longerThanDeadline ? String.valueOf(this.held) : "–";
             String verdict = this.missed.isEmpty() ? "holds" : "**misses**: " + String.join("; ", this.missed);
             return String.format(Locale.ROOT, "| %s | %d | %s | %d | %s | %s | %s | %d | %d | %s | %s |", this.outageName,
