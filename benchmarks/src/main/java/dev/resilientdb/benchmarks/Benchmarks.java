@@ -4,8 +4,9 @@ import java.nio.file.Path;
 
 /**
  * Entry point of the benchmarks: {@code transaction-path} (JMH, the cost of the retrying path on
- * success) or {@code side-by-side} (the sample with and without the starter under the same faults).
- * Both print their tables and write them, with charts, into {@code docs/BENCHMARKS.md}.
+ * success), {@code side-by-side} (the sample with and without the starter under the same faults) or
+ * {@code traffic-outage-matrix} (the same two at 1, 4, 16 and 64 callers under five outages). Each
+ * prints its tables and writes them (with charts, where it draws any) into {@code docs/BENCHMARKS.md}.
  */
 public final class Benchmarks {
 
@@ -14,7 +15,7 @@ public final class Benchmarks {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: Benchmarks transaction-path|side-by-side [--docs=DIR] [--sample-jar=FILE]");
+            System.err.println("usage: Benchmarks transaction-path|side-by-side|traffic-outage-matrix [--docs=DIR] [--sample-jar=FILE]");
             System.exit(2);
         }
         Path docs = Path.of(option(args, "--docs", "docs")).toAbsolutePath().normalize();
@@ -23,8 +24,11 @@ public final class Benchmarks {
             case "transaction-path" -> TransactionPathRun.run(docs);
             case "side-by-side" -> SideBySideBenchmark.run(docs,
                     Path.of(option(args, "--sample-jar", "sample-app/target/sample-app-0.1.0-SNAPSHOT.jar")));
+            case TrafficOutageMatrixBenchmark.SECTION -> TrafficOutageMatrixBenchmark.run(docs,
+                    Path.of(option(args, "--sample-jar", "sample-app/target/sample-app-0.1.0-SNAPSHOT.jar")));
             default -> {
-                System.err.println("unknown benchmark '" + args[0] + "': transaction-path or side-by-side");
+                System.err.println("unknown benchmark '" + args[0]
+                        + "': transaction-path, side-by-side or traffic-outage-matrix");
                 System.exit(2);
             }
         }

@@ -11,7 +11,7 @@ import java.util.List;
  */
 final class BenchmarksDocument {
 
-    static final List<String> SECTIONS = List.of("transaction-path", "side-by-side");
+    static final List<String> SECTIONS = List.of("transaction-path", "side-by-side", "traffic-outage-matrix");
 
     private static final String HEADER = """
             # Benchmarks

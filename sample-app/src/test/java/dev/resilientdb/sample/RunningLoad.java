@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 
 import dev.resilientdb.sample.load.LoadDriver;
 import dev.resilientdb.test.PostgresServer;
@@ -26,6 +27,8 @@ final class RunningLoad {
 
     private final AtomicBoolean stop = new AtomicBoolean();
 
+    private final LongAdder acknowledged = new LongAdder();
+
     private final CompletableFuture<LoadDriver.Result> result;
 
     private RunningLoad(LoadDriver.Options options, PostgresServer database) {
@@ -33,7 +36,11 @@ final class RunningLoad {
         this.jobsBefore = storedJobs(database);
         LoadDriver.Options untilStopped = options.withDuration(LONGEST);
         this.result = CompletableFuture
-            .supplyAsync(() -> LoadDriver.run(untilStopped, new PrintStream(System.out, true), this.stop));
+            .supplyAsync(() -> LoadDriver.run(untilStopped, new PrintStream(System.out, true), this.stop, (outcome) -> {
+                if (outcome.created()) {
+                    this.acknowledged.increment();
+                }
+            }));
     }
 
     /** Starts the load (its duration is ignored: it runs until {@link #stop()}, at most 5 minutes). */
@@ -49,6 +56,21 @@ final class RunningLoad {
                 throw new IllegalStateException("The sample stored no job of the load within " + timeout);
             }
             Thread.sleep(50);
+        }
+        return this;
+    }
+
+    /**
+     * Waits until this load itself got a 201, which {@link #awaitServing} cannot tell when several
+     * loads share the database.
+     */
+    RunningLoad awaitAcknowledged(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (this.acknowledged.sum() == 0) {
+            if (System.nanoTime() > deadline || this.result.isDone()) {
+                throw new IllegalStateException("The load got no 201 within " + timeout);
+            }
+            Thread.sleep(20);
         }
         return this;
     }

@@ -17,6 +17,7 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -70,6 +71,16 @@ public final class LoadDriver {
      * set: no client sends another request after that.
      */
     public static Result run(Options options, PrintStream out, AtomicBoolean stop) {
+        return run(options, out, stop, (outcome) -> {
+        });
+    }
+
+    /**
+     * Runs the load as {@link #run(Options, PrintStream, AtomicBoolean)} does, handing every request's
+     * outcome to {@code onOutcome} as it arrives (on the client's thread), for a caller that watches
+     * the load while it runs.
+     */
+    public static Result run(Options options, PrintStream out, AtomicBoolean stop, Consumer<Outcome> onOutcome) {
         HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10))
@@ -97,6 +108,7 @@ public final class LoadDriver {
                     }
                     Outcome outcome = submit(http, options, accounts.get((int) (number % accounts.size())));
                     outcomes.add(outcome);
+                    onOutcome.accept(outcome);
                     if (outcome.status() < 0) {
                         sleepQuietly(Duration.ofMillis(100));
                     }
@@ -142,14 +154,15 @@ public final class LoadDriver {
                 Matcher id = JOB_ID.matcher(response.body());
                 jobId = id.find() ? id.group(1) : null;
             }
-            return new Outcome(key, account, start, end, response.statusCode(), jobId, null);
+            return new Outcome(key, account, start, end, response.statusCode(), jobId, null,
+                    response.headers().firstValue("Retry-After").orElse(null));
         }
         catch (IOException ex) {
-            return new Outcome(key, account, start, System.nanoTime(), -1, null, describe(ex));
+            return new Outcome(key, account, start, System.nanoTime(), -1, null, describe(ex), null);
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            return new Outcome(key, account, start, System.nanoTime(), -1, null, "interrupted");
+            return new Outcome(key, account, start, System.nanoTime(), -1, null, "interrupted", null);
         }
     }
 
@@ -327,9 +340,10 @@ public final class LoadDriver {
      * @param status the HTTP status, or -1 when no response arrived (connection error)
      * @param jobId the created job's id for a 201, else {@code null}
      * @param error what went wrong when no response arrived, else {@code null}
+     * @param retryAfter the response's {@code Retry-After} header, else {@code null}
      */
     public record Outcome(String idempotencyKey, String account, long startNanos, long endNanos, int status,
-            String jobId, String error) {
+            String jobId, String error, String retryAfter) {
 
         /** Whether the server created (or returned) a job. */
         public boolean created() {
