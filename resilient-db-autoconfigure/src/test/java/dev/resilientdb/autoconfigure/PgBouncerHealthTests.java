@@ -13,7 +13,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
+import javax.sql.DataSource;
+
 import com.zaxxer.hikari.HikariDataSource;
+import dev.resilientdb.pool.DatabaseAvailability;
+import dev.resilientdb.pool.DatabaseState;
+import dev.resilientdb.retry.DatabaseUnavailableException;
+import dev.resilientdb.retry.RetryEngine;
+import dev.resilientdb.retry.RetryingTransactionTemplate;
 import dev.resilientdb.test.PgBouncer;
 import dev.resilientdb.test.PgBouncer.PoolMode;
 import dev.resilientdb.test.PostgresServer;
@@ -31,10 +38,14 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.DataSourceTransactionManagerAutoConfiguration;
+import org.springframework.boot.jdbc.autoconfigure.JdbcTemplateAutoConfiguration;
 import org.springframework.boot.jdbc.autoconfigure.health.DataSourceHealthContributorAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.transaction.autoconfigure.TransactionAutoConfiguration;
+import org.springframework.jdbc.core.JdbcTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
@@ -166,6 +177,60 @@ class PgBouncerHealthTests {
                 }
                 beforeUp.forEach(PgBouncerHealthTests::assertNamesLoginBackOff);
             });
+        }
+        finally {
+            server.start();
+        }
+    }
+
+    /**
+     * Issue 19, point 4: PgBouncer's login back-off (its default server_login_retry, 15 s, longer than the
+     * 2 s retry deadline here) is an unavailable database: the state says refusing and names it, calls fail
+     * fast with a retry-after once it has lasted open-after, and pass again when PgBouncer logs in again.
+     */
+    @Test
+    void loginBackOffFailsCallsFastOnceItHasLastedOpenAfterAndTheStateNamesIt() {
+        try (PgBouncer pooler = PgBouncer.start(server, PoolMode.TRANSACTION, POOL_SIZE, "server_login_retry = 15")) {
+            behind(pooler)
+                .withConfiguration(AutoConfigurations.of(DataSourceTransactionManagerAutoConfiguration.class,
+                        TransactionAutoConfiguration.class, JdbcTemplateAutoConfiguration.class,
+                        ResilientDbRetryAutoConfiguration.class))
+                .withPropertyValues("resilient.db.pool.connection-timeout=1s", "resilient.db.pool.validation-timeout=500ms",
+                        "resilient.db.retry.deadline=2s")
+                .run(context -> {
+                    RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+                    JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                    Supplier<Integer> selectOne = () -> template.execute(status -> jdbc.queryForObject("SELECT 1", Integer.class));
+                    assertThat(selectOne.get()).isEqualTo(1);
+                    long backOffSince = putInLoginBackOff(pooler);
+                    server.start();
+                    DatabaseState state = context.getBean(RetryEngine.class).databaseState(context.getBean(DataSource.class));
+                    List<String> fastRefusals = new ArrayList<>();
+                    Integer result = null;
+                    long giveUpAt = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+                    while (result == null && System.nanoTime() < giveUpAt) {
+                        long start = System.nanoTime();
+                        try {
+                            result = selectOne.get();
+                        }
+                        catch (DatabaseUnavailableException ex) {
+                            if (System.nanoTime() - start < Duration.ofSeconds(1).toNanos()) {
+                                fastRefusals.add(ex.getMessage());
+                            }
+                        }
+                        catch (RuntimeException ex) {
+                            // Attempts during the first open-after of the back-off.
+                        }
+                        sleep(Duration.ofMillis(100));
+                    }
+                    assertThat(result).as("a call succeeds once PgBouncer logs in again").isEqualTo(1);
+                    // PgBouncer retries about 15 s after the refusal; only a start-up slower than that leaves no time to refuse.
+                    if (System.nanoTime() - backOffSince > Duration.ofSeconds(6).toNanos()) {
+                        assertThat(fastRefusals).as("calls refused at once during the back-off").isNotEmpty()
+                            .allSatisfy(message -> assertThat(message).contains("refusing").contains("server_login_retry"));
+                    }
+                    assertThat(state.current().availability()).isEqualTo(DatabaseAvailability.UP);
+                });
         }
         finally {
             server.start();

@@ -10,6 +10,7 @@ import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.util.DriverDataSource;
 import dev.resilientdb.retry.SqlStates;
 
@@ -24,9 +25,10 @@ import dev.resilientdb.retry.SqlStates;
  * does not mend (wrong password, unknown database, too many connections) fail at once, as before.
  * <p>
  * When it {@linkplain #follow(DatabaseState) follows the pool's database state}, it also keeps waiting
- * beyond the connection timeout while the state knows the database is down and calls do not fail fast
- * yet, and it connects at once when the state sees the database answer: a pool whose refill gave up at
- * the connection timeout would sleep through HikariCP's back-off instead. Thread-safe.
+ * beyond the connection timeout while the state knows the database is down (until the pool closes),
+ * and it connects as soon as the state sees the database answer: a refill that gave up at the
+ * connection timeout would sleep through HikariCP's back-off instead, and the first caller after the
+ * database's return would wait for it. Thread-safe.
  */
 public final class ServerWaitingDataSource implements DataSource {
 
@@ -91,7 +93,7 @@ public final class ServerWaitingDataSource implements DataSource {
             }
             catch (SQLException ex) {
                 if (!serverNotAnswering(ex)
-                        || (System.nanoTime() + PAUSE.toNanos() >= giveUpAt && !outageRiddenOut()) || !pause()) {
+                        || (System.nanoTime() + PAUSE.toNanos() >= giveUpAt && !outageKnown()) || !pause()) {
                     throw ex;
                 }
             }
@@ -107,14 +109,13 @@ public final class ServerWaitingDataSource implements DataSource {
         return state != null && (state.startsWith("08") || state.equals("57P03")) && !SqlStates.isLoginRejected(ex);
     }
 
-    /** Whether the database state knows of an outage that units of work are still retrying through. */
-    private boolean outageRiddenOut() {
+    /** Whether the database state knows of an outage, and the pool still runs. */
+    private boolean outageKnown() {
         DatabaseState state = this.databaseState;
-        if (state == null || state.isClosed()) {
+        if (state == null || state.isClosed() || (this.config instanceof HikariDataSource pool && pool.isClosed())) {
             return false;
         }
-        DatabaseState.Snapshot now = state.current();
-        return now.availability() != DatabaseAvailability.UP && !now.failingFast();
+        return state.current().availability() != DatabaseAvailability.UP;
     }
 
     private boolean pause() {
