@@ -76,6 +76,8 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.circuit-breaker.sliding-window | 1500ms | must be whole seconds                       | in whole seconds, for example 2s
             resilient.db.circuit-breaker.minimum-calls | 0      | must be at least 1                          | for example, 20
             resilient.db.circuit-breaker.trial-calls   | 0      | must be at least 1                          | for example, 3
+            resilient.db.circuit-breaker.open-after    | 0s     | must be longer than 0                       | for example 10s
+            resilient.db.circuit-breaker.probe-interval | 1ms   | must be at least 10ms                       | for example 50ms
             resilient.db.retry.budget.ratio            | -0.1   | must not be negative                        | for example 0.5
             """)
     void invalidValueFailsWithPropertyProblemAndFix(String property, String value, String problem, String fix) {
@@ -110,7 +112,8 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             "health.timeout=50ms", "health.timeout=1m", "startup.wait-for-database=-10s",
             "circuit-breaker.failure-rate-threshold=150", "circuit-breaker.sliding-window=1500ms",
             "circuit-breaker.sliding-window=500ms", "circuit-breaker.minimum-calls=0",
-            "circuit-breaker.wait-in-open-state=0s", "circuit-breaker.trial-calls=0", "retry.budget.ratio=-0.1",
+            "circuit-breaker.wait-in-open-state=0s", "circuit-breaker.trial-calls=0", "circuit-breaker.open-after=0s",
+            "circuit-breaker.open-after=-1s", "circuit-breaker.probe-interval=1ms", "retry.budget.ratio=-0.1",
             "retry.budget.min-retries-per-second=-1",
             // Two settings in conflict, where a suggestion must account for the other one.
             "pool.max-size=-5 pool.min-idle=3", "pool.max-size=0 pool.min-idle=30", "pool.max-size=2 pool.min-idle=-1",

@@ -176,7 +176,9 @@ class RetryIntegrationTests {
             RetryTestApplication.on(full, APPLICATION_NAME)
                 .withPropertyValues("resilient.db.pool.min-idle=0", "resilient.db.pool.max-size=2",
                         "resilient.db.pool.initialization-fail-timeout=-1ms", "resilient.db.pool.connection-timeout=500ms",
-                        "resilient.db.pool.validation-timeout=250ms", "resilient.db.retry.deadline=6s")
+                        "resilient.db.pool.validation-timeout=250ms", "resilient.db.retry.deadline=6s",
+                        // About the retry deadline: calls do not fail fast first (by default they would, as it ends).
+                        "resilient.db.circuit-breaker.open-after=60s")
                 .run(context -> {
                     RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
                     JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);

@@ -152,6 +152,19 @@ public final class DatabaseState implements AutoCloseable {
     }
 
     /**
+     * Evidence from the pool: it opened a new connection, so the server accepts sessions again (a
+     * server that only refuses writes stays so until a write succeeds or the probe finds the primary).
+     */
+    public void connected() {
+        Snapshot now = this.current;
+        if (now.availability() != DatabaseAvailability.UP && now.availability() != DatabaseAvailability.READ_ONLY) {
+            synchronized (this) {
+                up("the pool opened a connection");
+            }
+        }
+    }
+
+    /**
      * Evidence from a probe run by someone else (the health contributor): an unanswered one makes
      * the database suspect, an answered one is left to this state's own probe to confirm. One that
      * could not check (behind PgBouncer, every pool connection lent out) says nothing.

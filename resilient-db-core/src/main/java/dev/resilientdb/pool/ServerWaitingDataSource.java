@@ -70,7 +70,10 @@ public final class ServerWaitingDataSource implements DataSource {
         return (config.getDataSource() instanceof ServerWaitingDataSource waiting) ? waiting : null;
     }
 
-    /** Waits for the database while the state knows it is down, and connects as soon as it answers again. */
+    /**
+     * Tells the pool's database state of each failed connection attempt as it happens, waits for the
+     * database while the state knows it is down, and connects as soon as it answers again.
+     */
     public void follow(DatabaseState databaseState) {
         this.databaseState = databaseState;
     }
@@ -89,9 +92,19 @@ public final class ServerWaitingDataSource implements DataSource {
         long giveUpAt = System.nanoTime() + Duration.ofMillis(this.config.getConnectionTimeout()).toNanos();
         while (true) {
             try {
-                return attempt.connect();
+                Connection connection = attempt.connect();
+                DatabaseState state = this.databaseState;
+                if (state != null) {
+                    state.connected();
+                }
+                return connection;
             }
             catch (SQLException ex) {
+                DatabaseState state = this.databaseState;
+                if (state != null) {
+                    // Evidence at once: a caller waiting for this connection would report it only at its connection timeout.
+                    state.attemptFailed(ex);
+                }
                 if (!serverNotAnswering(ex)
                         || (System.nanoTime() + PAUSE.toNanos() >= giveUpAt && !outageKnown()) || !pause()) {
                     throw ex;
