@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(classes = ProblemResponsesTestApplication.class, webEnvironment = WebEnvironment.RANDOM_PORT,
         properties = { "resilient.db.driver.application-name=problems-http-it", "resilient.db.pool.connection-timeout=300ms",
                 "resilient.db.pool.validation-timeout=250ms", "resilient.db.retry.initial-interval=50ms",
-                "resilient.db.retry.deadline=1s", "resilient.db.circuit-breaker.minimum-calls=3",
+                "resilient.db.retry.deadline=1s", "resilient.db.circuit-breaker.open-after=4s",
                 "resilient.db.circuit-breaker.wait-in-open-state=3s",
                 "resilient.db.web.problem-responses.retry-after=5s" })
 @DirtiesContext
@@ -132,7 +132,8 @@ class ProblemResponsesOverHttpTests {
             assertThat(own.statusCode()).isEqualTo(502);
             assertThat(own.body()).isEqualTo(ProblemResponsesTestApplication.OWN_ANSWER);
 
-            // Once the circuit breaker opens, calls fail fast: Retry-After is its wait-in-open-state.
+            // Once the outage has lasted open-after (4 s, longer than the 1 s deadline so that the first call
+            // runs out of retries), calls fail fast: Retry-After is the breaker's wait-in-open-state.
             HttpResponse<String> fastFailure = null;
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (fastFailure == null && System.nanoTime() < deadline) {

@@ -481,10 +481,7 @@ public final class RetryEngine implements AutoCloseable {
                 this.waitsOnItself = true;
                 return false;
             }
-            if (this.circuitBreaker.stopsRetrying(this.readOnly)) {
-                this.breakerOpen = true;
-                return false;
-            }
+            // The unit of work's own deadline first: one that has run out gives up as such, even as fail-fast engages.
             long left = this.settings.deadline().toNanos() - (System.nanoTime() - this.startedAt);
             if (this.delay.toNanos() >= left) {
                 // During a known outage the pause ends early when the database is back: wait out what is left.
@@ -492,6 +489,10 @@ public final class RetryEngine implements AutoCloseable {
                     return false;
                 }
                 this.delay = Duration.ofNanos(left);
+            }
+            if (this.circuitBreaker.stopsRetrying(this.readOnly)) {
+                this.breakerOpen = true;
+                return false;
             }
             if (this.callerEntities.whyNotRetryable() != null) {
                 // Where something may have committed, the caller gets that outcome (never "nothing was committed").
@@ -536,9 +537,10 @@ public final class RetryEngine implements AutoCloseable {
                     + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
             listeners.forEach(listener -> listener.onRetry(this.failedAttempts, this.lastFailure, this.delay));
             DatabaseState databaseState = this.circuitBreaker.databaseState();
+            boolean cutShort = false;
             try {
                 if (databaseState != null) {
-                    databaseState.awaitTurn(this.delay);
+                    cutShort = databaseState.awaitTurn(this.delay);
                     this.shuttingDown = closed.getCount() == 0;
                 }
                 else {
@@ -549,7 +551,8 @@ public final class RetryEngine implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 this.shuttingDown = true;
             }
-            if (!this.shuttingDown && this.circuitBreaker.stopsRetrying(this.readOnly)) {
+            // Released by fail-fast; a pause that ran its course goes on to the attempt, whose outcome decides.
+            if (!this.shuttingDown && cutShort && this.circuitBreaker.stopsRetrying(this.readOnly)) {
                 this.breakerOpen = true;
                 return false;
             }
