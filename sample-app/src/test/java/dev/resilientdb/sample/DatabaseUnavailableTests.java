@@ -32,7 +32,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * recovers by itself when the database is back.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = { "resilient.db.retry.deadline=3s", "resilient.db.retry.max-attempts=3" })
+        // open-after above the deadline: this is about a caller that ran out of retries, not about fail-fast.
+        properties = { "resilient.db.retry.deadline=3s", "resilient.db.retry.max-attempts=3",
+                "resilient.db.circuit-breaker.open-after=30s" })
 @ExtendWith(OutputCaptureExtension.class)
 class DatabaseUnavailableTests {
 
