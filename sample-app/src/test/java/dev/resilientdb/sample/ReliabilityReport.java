@@ -111,7 +111,7 @@ final class ReliabilityReport {
                 + "+ 1 s into it, and more than 1 s after their own start (goal: 0: none holds its thread until its "
                 + "own deadline).\n"
                 + "- **back → first 201**: ms from the server's ready line to the first 201 (goal: 100 ms; test bound "
-                + "1 s).\n"
+                + "2 s).\n"
                 + "- **failed after**: requests started more than 1 s after the database was back that failed.\n\n"
                 + "| outage | callers | outage length | requests | failed | late requests: fast 503/all; ms | held "
                 + "| back → first 201 ms | failed after | exactly once | verdict |\n"
