@@ -1,7 +1,6 @@
 package dev.resilientdb.pool;
 
 import java.net.SocketTimeoutException;
-import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -123,18 +122,9 @@ public final class DatabaseState implements AutoCloseable {
      */
     public void attemptFailed(Throwable failure) {
         DatabaseAvailability evidence = evidenceOf(failure);
-        if (evidence != null || isPoolWaitTimeout(failure)) {
+        if (evidence != null || SqlStates.isPoolWaitTimeout(failure)) {
             suspect(evidence == DatabaseAvailability.READ_ONLY);
         }
-    }
-
-    private static boolean isPoolWaitTimeout(Throwable failure) {
-        for (Throwable current = failure; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
-            if (current instanceof SQLTransientConnectionException) {
-                return current.getCause() == null;
-            }
-        }
-        return false;
     }
 
     /**

@@ -2,7 +2,6 @@ package dev.resilientdb.retry;
 
 import java.lang.reflect.UndeclaredThrowableException;
 import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -370,19 +369,6 @@ public final class RetryEngine implements AutoCloseable {
         return this.classifier.classify(failure) == FailureClassification.TRANSIENT;
     }
 
-    /**
-     * Whether the pool ran out of time waiting for a free connection, with nothing wrong with the
-     * database: HikariCP's {@link SQLTransientConnectionException} without a connection failure as its cause.
-     */
-    private static boolean isPoolWaitTimeout(Throwable failure) {
-        for (Throwable current = failure; current != null; current = SqlStates.next(current)) {
-            if (current instanceof SQLTransientConnectionException) {
-                return current.getCause() == null;
-            }
-        }
-        return false;
-    }
-
     /** SQLSTATE, exception type and the first line of the driver's message: never SQL, never parameters. */
     static String describe(Throwable failure) {
         String state = SqlStates.of(failure);
@@ -477,7 +463,7 @@ public final class RetryEngine implements AutoCloseable {
                     && this.failedAttempts >= this.settings.optimisticLockMaxAttempts()) {
                 return false;
             }
-            if (this.holdsPoolConnection && isPoolWaitTimeout(failure)) {
+            if (this.holdsPoolConnection && SqlStates.isPoolWaitTimeout(failure)) {
                 this.waitsOnItself = true;
                 return false;
             }

@@ -1,6 +1,7 @@
 package dev.resilientdb.retry;
 
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.util.Locale;
 
 /**
@@ -83,6 +84,19 @@ public final class SqlStates {
             if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState())
                     && sql.getMessage() != null && sql.getMessage().contains("server_login_retry")) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the pool ran out of time waiting for a free connection, with nothing wrong with the
+     * database: HikariCP's {@link SQLTransientConnectionException} without a connection failure as its cause.
+     */
+    public static boolean isPoolWaitTimeout(Throwable failure) {
+        for (Throwable current = failure; current != null; current = next(current)) {
+            if (current instanceof SQLTransientConnectionException) {
+                return current.getCause() == null;
             }
         }
         return false;
