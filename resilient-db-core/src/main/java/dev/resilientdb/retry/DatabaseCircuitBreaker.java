@@ -184,21 +184,16 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         return state.failingFast() && !(readOnly && state.availability() == DatabaseAvailability.READ_ONLY);
     }
 
-    /** Whether calls fail fast now; a unit of work that is retrying stops retrying then. */
-    public boolean isOpen() {
-        if (this.databaseState != null) {
-            return this.databaseState.current().failingFast();
-        }
-        return this.breaker.getState() == CircuitBreaker.State.OPEN
-                || this.breaker.getState() == CircuitBreaker.State.FORCED_OPEN;
-    }
-
     /**
      * Whether a retrying unit of work stops retrying now.
      * @param readOnly whether its transaction is read-only
      */
     boolean stopsRetrying(boolean readOnly) {
-        return (this.databaseState != null) ? failsFast(this.databaseState.current(), readOnly) : isOpen();
+        if (this.databaseState != null) {
+            return failsFast(this.databaseState.current(), readOnly);
+        }
+        return this.breaker.getState() == CircuitBreaker.State.OPEN
+                || this.breaker.getState() == CircuitBreaker.State.FORCED_OPEN;
     }
 
     /** Ends the database state's probing; the breaker is not used after this. */
