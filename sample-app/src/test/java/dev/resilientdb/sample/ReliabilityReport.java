@@ -110,12 +110,16 @@ final class ReliabilityReport {
                 + "- **held**: requests under way in the outage that ended later than deadline + connection timeout "
                 + "+ 1 s into it, and more than 1 s after their own start (goal: 0: none holds its thread until its "
                 + "own deadline).\n"
+                + "- **back → state up**: ms from the server's ready line to the moment the pool's database state saw "
+                + "it answer (a probe, a new pool connection or a unit of work); – where the state never left up (a hang "
+                + "shorter than the probe's timeout that no failure revealed).\n"
                 + "- **back → first 201**: ms from the server's ready line to the first 201 (goal: 100 ms; test bound "
                 + "2 s).\n"
-                + "- **failed after**: requests started more than 1 s after the database was back that failed.\n\n"
+                + "- **failed after**: requests started after that first 201 (or 2 s after the return) that failed "
+                + "(goal: 0: the pool refills without a burst of failures).\n\n"
                 + "| outage | callers | outage length | requests | failed | late requests: fast 503/all; ms | held "
-                + "| back → first 201 ms | failed after | exactly once | verdict |\n"
-                + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + String.join("\n", rows) + "\n"
+                + "| back → state up ms | back → first 201 ms | failed after | exactly once | verdict |\n"
+                + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + String.join("\n", rows) + "\n"
                 + MATRIX_END + "\n";
     }
 
