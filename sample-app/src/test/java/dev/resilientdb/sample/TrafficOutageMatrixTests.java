@@ -277,7 +277,7 @@ class TrafficOutageMatrixTests {
 
         long firstSuccessMillis = -1;
 
-        /** From the database's return to its state's (negative: a hang, which ends before the test sees it). */
+        /** From the database's return to its state's, {@link Long#MIN_VALUE} when the state never left up in this outage. */
         final long stateBackMillis;
 
         long failedAfterBack;
@@ -308,9 +308,10 @@ class TrafficOutageMatrixTests {
             // Once a 201 has come back, the application knows the database is back: any request that starts
             // later and fails is a failure of the refill, not a slow return (which the first 201's bound checks).
             long settled = Math.min(firstSuccess, this.outage.backNanos() + BACK.toNanos());
-            this.failedAfterBack = outcomes.stream()
+            List<Outcome> failedLate = outcomes.stream()
                 .filter((outcome) -> outcome.startNanos() >= settled && !outcome.created())
-                .count();
+                .toList();
+            this.failedAfterBack = failedLate.size();
             if (this.longerThanDeadline) {
                 checkLongOutage(outcomes);
             }
@@ -330,9 +331,6 @@ class TrafficOutageMatrixTests {
                         + BACK.toMillis() + " ms)");
             }
             if (this.failedAfterBack > 0) {
-                List<Outcome> failedLate = outcomes.stream()
-                    .filter((outcome) -> outcome.startNanos() >= settled && !outcome.created())
-                    .toList();
                 long lastStart = failedLate.stream().mapToLong(Outcome::startNanos).max().orElse(settled);
                 this.missed.add(this.failedAfterBack + " request(s) started after the first 201 following the database's return failed "
                         + statuses(failedLate) + ", the last one started "
