@@ -472,6 +472,11 @@ public class ResilientDbProperties implements Validator {
          */
         private int order = Ordered.LOWEST_PRECEDENCE - 1;
 
+        /**
+         * Whether a commit whose reply was lost is resolved by asking PostgreSQL (13 or later) what became of the transaction, so that the caller gets its result or a retry instead of a CommitOutcomeUnknownException. Costs one round trip before each writable transaction's commit.
+         */
+        private boolean resolveCommitOutcome = false;
+
         private final Budget budget = new Budget();
 
         public Budget getBudget() {
@@ -572,6 +577,14 @@ public class ResilientDbProperties implements Validator {
 
         public void setOrder(int order) {
             this.order = order;
+        }
+
+        public boolean isResolveCommitOutcome() {
+            return this.resolveCommitOutcome;
+        }
+
+        public void setResolveCommitOutcome(boolean resolveCommitOutcome) {
+            this.resolveCommitOutcome = resolveCommitOutcome;
         }
 
     }

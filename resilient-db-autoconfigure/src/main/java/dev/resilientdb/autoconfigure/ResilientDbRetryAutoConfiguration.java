@@ -1,7 +1,10 @@
 package dev.resilientdb.autoconfigure;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import javax.sql.DataSource;
 
@@ -10,12 +13,14 @@ import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.pool.DatabaseState;
 import dev.resilientdb.pool.PoolerMode;
 import dev.resilientdb.pool.ServerWaitingDataSource;
+import dev.resilientdb.retry.CommitOutcomeResolver;
 import dev.resilientdb.retry.DatabaseCircuitBreaker;
 import dev.resilientdb.retry.DatabaseCircuitBreakers;
 import dev.resilientdb.retry.RetryBudget;
 import dev.resilientdb.retry.RetryEngine;
 import dev.resilientdb.retry.RetrySettings;
 import dev.resilientdb.retry.RetryableTransactionalAdvisor;
+import dev.resilientdb.retry.RetryableTransactionalResults;
 import dev.resilientdb.retry.RetryableTransactionalInterceptor;
 import dev.resilientdb.retry.RetryingTransactionTemplate;
 import dev.resilientdb.retry.SqlStateFailureClassifier;
@@ -90,7 +95,24 @@ public class ResilientDbRetryAutoConfiguration {
         RetryBudget retryBudget = budget.isEnabled() ? new RetryBudget(budget.getRatio(), budget.getMinRetriesPerSecond())
                 : RetryBudget.unlimited();
         return new RetryEngine(new FrameworkRetryLoop(), classifier, listeners.orderedStream().toList(), circuitBreakers,
-                retryBudget);
+                retryBudget, commitOutcomeResolvers(properties));
+    }
+
+    /** One resolver per pool, asking again at the breaker's probe interval. */
+    private static Function<DataSource, CommitOutcomeResolver> commitOutcomeResolvers(ResilientDbProperties properties) {
+        if (!properties.getRetry().isResolveCommitOutcome()) {
+            return dataSource -> null;
+        }
+        Duration askInterval = properties.getCircuitBreaker().getProbeInterval();
+        Map<DataSource, CommitOutcomeResolver> resolvers = new ConcurrentHashMap<>();
+        return dataSource -> resolvers.computeIfAbsent(poolOf(dataSource), pool -> new CommitOutcomeResolver(pool,
+                poolName(pool),
+                askInterval));
+    }
+
+    private static String poolName(DataSource pool) {
+        return (HIKARI_PRESENT && pool instanceof HikariDataSource hikari) ? String.valueOf(hikari.getPoolName())
+                : "dataSource";
     }
 
     /**
@@ -176,6 +198,13 @@ public class ResilientDbRetryAutoConfiguration {
             .orElseGet(() -> new ResilientDbProperties.Retry().getOrder());
         return new RetryableTransactionalAdvisor(
                 new RetryableTransactionalInterceptor(beanFactory, engine::getObject, settings::getObject, order));
+    }
+
+    @Bean
+    @Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+    static RetryableTransactionalResults resilientDbRetryableTransactionalResults(
+            RetryableTransactionalAdvisor retryAdvisor) {
+        return new RetryableTransactionalResults(retryAdvisor);
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -17,7 +17,8 @@ import org.springframework.beans.factory.ObjectProvider;
  * Counts what the retry engine does, tagged by SQLSTATE class ({@code 08}, {@code 40}, {@code 53},
  * {@code 57}, or {@code none} for failures without one, such as an exhausted pool):
  * {@value #ATTEMPTS}, {@value #SUCCESSES}, {@value #EXHAUSTED}, {@value #COMMIT_UNKNOWN} and
- * {@value #REFUSED}; plus the circuit breaker's {@value #BREAKER_STATE} (by state) and
+ * {@value #REFUSED}; {@value #COMMIT_RESOLVED} (by pool and outcome) and {@value #COMMIT_UNRESOLVED} (by
+ * pool) when commit outcomes are resolved; plus the circuit breaker's {@value #BREAKER_STATE} (by state) and
  * {@value #FAILED_FAST}. The
  * counters exist from start-up (at 0, tag {@code none}), so that dashboards and alerts see them
  * before the first failure.
@@ -33,6 +34,10 @@ class RetryMetrics implements TransactionRetryListener, MeterBinder {
     static final String COMMIT_UNKNOWN = "resilientdb.commit.unknown";
 
     static final String REFUSED = "resilientdb.retry.refused";
+
+    static final String COMMIT_RESOLVED = "resilientdb.commit.resolved";
+
+    static final String COMMIT_UNRESOLVED = "resilientdb.commit.unresolved";
 
     static final String FAILED_FAST = "resilientdb.circuitbreaker.rejected";
 
@@ -100,6 +105,31 @@ class RetryMetrics implements TransactionRetryListener, MeterBinder {
     @Override
     public void onCommitOutcomeUnknown(int attempt, Throwable failure) {
         count(COMMIT_UNKNOWN, failure);
+    }
+
+    @Override
+    public void onCommitOutcomeResolved(String pool, boolean committed) {
+        MeterRegistry registry = this.registries.getIfAvailable();
+        if (registry != null) {
+            Counter.builder(COMMIT_RESOLVED)
+                .description("Commits whose reply was lost, resolved by asking the server (committed, or aborted and retried)")
+                .tag("pool", pool)
+                .tag("outcome", committed ? "committed" : "aborted")
+                .register(registry)
+                .increment();
+        }
+    }
+
+    @Override
+    public void onCommitOutcomeUnresolved(String pool, String reason) {
+        MeterRegistry registry = this.registries.getIfAvailable();
+        if (registry != null) {
+            Counter.builder(COMMIT_UNRESOLVED)
+                .description("Commits whose reply was lost and whose outcome the server could not prove")
+                .tag("pool", pool)
+                .register(registry)
+                .increment();
+        }
     }
 
     private void count(String name, Throwable failure) {

@@ -1,13 +1,17 @@
 package dev.resilientdb.retry;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.springframework.jdbc.datasource.JdbcTransactionObjectSupport;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionExecution;
 import org.springframework.transaction.TransactionExecutionListener;
 import org.springframework.transaction.TransactionStatus;
 import org.springframework.transaction.ConfigurableTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.ResourceTransactionManager;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
@@ -26,6 +30,11 @@ import org.springframework.util.ClassUtils;
  * JPA transaction manager the flush is at the commit point itself, after every
  * {@code beforeCommit} and {@code beforeCompletion} callback, so that what those write (a
  * transactional outbox row) is flushed too.
+ * <p>
+ * When the attempt resolves unknown commit outcomes, the commit point also asks the server for the
+ * transaction's id ({@link CommitOutcomeResolver#capture}), after the flush, on the transaction's own
+ * connection. The unit of work's result is kept when it returns inside its own transaction
+ * ({@link #returned}), so that a commit the server later confirms can return it.
  */
 final class CommitPoints implements TransactionExecutionListener {
 
@@ -71,9 +80,33 @@ final class CommitPoints implements TransactionExecutionListener {
 
     /** Starts observing an attempt on this thread, inside any attempt already running here. */
     static Attempt start() {
-        Attempt attempt = new Attempt(current.get());
+        return start(null);
+    }
+
+    /**
+     * Starts observing an attempt on this thread, inside any attempt already running here.
+     * @param resolver asks each writable transaction of the attempt for its id before its commit;
+     * {@code null} not to
+     */
+    static Attempt start(@org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
+        Attempt attempt = new Attempt(current.get(), resolver);
         current.set(attempt);
         return attempt;
+    }
+
+    /**
+     * Keeps the result of the attempt running on this thread, returned inside its own transaction:
+     * what the caller gets if that transaction's commit reply is lost and the server says it committed.
+     * @param transaction the transaction the result was computed in; ignored unless it is a new one
+     * @return the result
+     */
+    static <T> T returned(TransactionStatus transaction, T result) {
+        Attempt attempt = current.get();
+        if (attempt != null && transaction.isNewTransaction()) {
+            attempt.own = transaction;
+            attempt.result = result;
+        }
+        return result;
     }
 
     /** Stops observing the attempt; the enclosing attempt, if any, is observed again. */
@@ -101,21 +134,52 @@ final class CommitPoints implements TransactionExecutionListener {
                     && transaction instanceof TransactionStatus status) {
                 status.flush();
             }
-            for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
-                attempt.committing.add(transaction);
+            Attempt running = current.get();
+            Commit commit = new Commit(transaction);
+            if (running != null && running.resolver != null && !transaction.isReadOnly()) {
+                capture(running.resolver, transaction, commit);
+            }
+            for (Attempt attempt = running; attempt != null; attempt = attempt.parent) {
+                attempt.committing.add(commit);
             }
         }
+    }
+
+    private static void capture(CommitOutcomeResolver resolver, TransactionExecution transaction, Commit commit) {
+        Connection connection = connectionOf(transaction);
+        if (connection != null) {
+            try {
+                commit.id = resolver.capture(connection);
+            }
+            catch (SQLException ex) {
+                // The connection failed: the commit cannot reach the server on it, and a server never commits without it.
+                commit.neverSent = true;
+            }
+        }
+    }
+
+    /** The JDBC connection of a transaction of Spring's JDBC or JPA transaction manager; {@code null} for others. */
+    @org.springframework.lang.Nullable
+    private static Connection connectionOf(TransactionExecution transaction) {
+        if (transaction instanceof DefaultTransactionStatus status
+                && status.getTransaction() instanceof JdbcTransactionObjectSupport jdbcTransaction
+                && jdbcTransaction.hasConnectionHolder()) {
+            return jdbcTransaction.getConnectionHolder().getConnection();
+        }
+        return null;
     }
 
     @Override
     public void afterCommit(TransactionExecution transaction, Throwable commitFailure) {
         for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
-            if (attempt.removeCommitting(transaction)) {
+            Commit commit = attempt.removeCommitting(transaction);
+            if (commit != null) {
                 if (commitFailure == null) {
                     attempt.committed = true;
                 }
                 else if (SqlStateFailureClassifier.isConnectionFailure(commitFailure)) {
                     attempt.outcomeUnknown = true;
+                    attempt.failedCommit = commit;
                 }
             }
         }
@@ -127,10 +191,12 @@ final class CommitPoints implements TransactionExecutionListener {
             if (transaction.isReadOnly() && transaction.isNewTransaction()) {
                 attempt.readOnlyRolledBack = true;
             }
-            if (attempt.removeCommitting(transaction)) {
+            Commit commit = attempt.removeCommitting(transaction);
+            if (commit != null) {
                 // After the commit point: the commit failed, and the failure that reaches the caller is
                 // the one to judge (a JPA provider rolls back on its own and swallows the reason).
                 attempt.commitFailed = true;
+                attempt.failedCommit = commit;
             }
             else if (rollbackFailure != null) {
                 attempt.rollbackFailed = true;
@@ -143,8 +209,22 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private final Attempt parent;
 
+        @org.springframework.lang.Nullable
+        private final CommitOutcomeResolver resolver;
+
         /** Transactions of the attempt between their commit point and its outcome; rarely more than one. */
-        private final List<TransactionExecution> committing = new ArrayList<>(2);
+        private final List<Commit> committing = new ArrayList<>(2);
+
+        /** The last commit of the attempt that failed after its commit point. */
+        @org.springframework.lang.Nullable
+        private Commit failedCommit;
+
+        /** The attempt's own transaction, once the unit of work returned in it. */
+        @org.springframework.lang.Nullable
+        private TransactionStatus own;
+
+        @org.springframework.lang.Nullable
+        private Object result;
 
         private boolean committed;
 
@@ -156,18 +236,55 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private boolean readOnlyRolledBack;
 
-        private Attempt(Attempt parent) {
+        private Attempt(Attempt parent, @org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
             this.parent = parent;
+            this.resolver = resolver;
         }
 
-        private boolean removeCommitting(TransactionExecution transaction) {
+        @org.springframework.lang.Nullable
+        private Commit removeCommitting(TransactionExecution transaction) {
             for (int i = 0; i < this.committing.size(); i++) {
-                if (this.committing.get(i) == transaction) {
-                    this.committing.remove(i);
-                    return true;
+                if (this.committing.get(i).transaction == transaction) {
+                    return this.committing.remove(i);
                 }
             }
-            return false;
+            return null;
+        }
+
+        /**
+         * The commit of the attempt whose outcome is unknown, with what the server said of it before;
+         * {@code null} when the outcome is known or the failure is not about it.
+         * @param failure what the attempt threw
+         */
+        @org.springframework.lang.Nullable
+        Commit unknownCommit(Throwable failure) {
+            return outcomeUnknown(failure) ? this.failedCommit : null;
+        }
+
+        /** Whether the commit is that of the attempt's own transaction, after the unit of work returned in it. */
+        boolean isOwn(Commit commit) {
+            return this.own != null && commit.transaction == this.own;
+        }
+
+        /** What the unit of work returned in its own transaction. */
+        @org.springframework.lang.Nullable
+        Object result() {
+            return this.result;
+        }
+
+        /**
+         * Records what the server said of a commit whose outcome was unknown, for this attempt and the
+         * attempts it runs in: a commit that happened, or one that did not.
+         */
+        void resolved(Commit commit, boolean committed) {
+            for (Attempt attempt = this; attempt != null; attempt = attempt.parent) {
+                if (attempt.failedCommit == commit) {
+                    attempt.failedCommit = null;
+                    attempt.outcomeUnknown = false;
+                    attempt.commitFailed = false;
+                }
+                attempt.committed |= committed;
+            }
         }
 
         /** Whether some commit of the attempt completed: part or all of its work is stored. */
@@ -205,6 +322,37 @@ final class CommitPoints implements TransactionExecutionListener {
         boolean connectionLostBeforeCommit(Throwable failure) {
             return this.rollbackFailed && !this.committed && !this.outcomeUnknown && !this.commitFailed
                     && this.committing.isEmpty() && SqlStateFailureClassifier.isConnectionFailure(failure);
+        }
+
+    }
+
+    /** A transaction from its commit point to its outcome, and its id when the server gave it before. */
+    static final class Commit {
+
+        private final TransactionExecution transaction;
+
+        @org.springframework.lang.Nullable
+        private TransactionId id;
+
+        private boolean neverSent;
+
+        private Commit(TransactionExecution transaction) {
+            this.transaction = transaction;
+        }
+
+        /** The transaction's id, when the server gave it before the commit was sent. */
+        @org.springframework.lang.Nullable
+        TransactionId id() {
+            return this.id;
+        }
+
+        /**
+         * Whether the commit cannot have changed anything: the connection failed before it could be
+         * sent (a server never commits without it), or the transaction wrote nothing (read-only, or the
+         * server had given it no id).
+         */
+        boolean changedNothing() {
+            return this.neverSent || this.transaction.isReadOnly() || this.id == TransactionId.NONE;
         }
 
     }

@@ -7,12 +7,15 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
 import dev.resilientdb.pool.DatabaseAvailability;
 import dev.resilientdb.pool.DatabaseState;
+import dev.resilientdb.pool.TransactionManagerDataSources;
+import dev.resilientdb.retry.CommitOutcomeResolver.CommitOutcome;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -37,14 +40,6 @@ public final class RetryEngine implements AutoCloseable {
 
     private static final Object[] NO_ARGUMENTS = {};
 
-
-
-
-
-
-
-
-
     private final TransientFailureClassifier classifier;
 
     private final List<TransactionRetryListener> listeners;
@@ -56,6 +51,8 @@ public final class RetryEngine implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private final RetryLoop loop;
+
+    private final Function<DataSource, CommitOutcomeResolver> resolvers;
 
     /** An engine with neither circuit breaker nor retry budget. */
     public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
@@ -77,6 +74,22 @@ public final class RetryEngine implements AutoCloseable {
      */
     public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
             DatabaseCircuitBreakers circuitBreakers, RetryBudget budget) {
+        this(loop, classifier, listeners, circuitBreakers, budget, dataSource -> null);
+    }
+
+    /**
+     * @param loop the retry library that runs the attempts
+     * @param classifier decides which failures are retried
+     * @param listeners told about retries and give-ups
+     * @param circuitBreakers fail calls to a database fast while it is unavailable
+     * @param budget caps retries across the application
+     * @param resolvers the resolver of unknown commit outcomes of the DataSource of a unit of work's
+     * transaction manager, or {@code null} where they are not resolved
+     */
+    public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners,
+            DatabaseCircuitBreakers circuitBreakers, RetryBudget budget,
+            Function<DataSource, CommitOutcomeResolver> resolvers) {
+        this.resolvers = resolvers;
         this.loop = loop;
         this.classifier = classifier;
         this.listeners = List.copyOf(listeners);
@@ -154,7 +167,13 @@ public final class RetryEngine implements AutoCloseable {
         return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
                 this.circuitBreakers.forTransactionManager(transactionManager),
                 CallerEntities.of(transactionManager, arguments),
-                TransactionBoundary.holdsConnectionOf(transactionManager));
+                TransactionBoundary.holdsConnectionOf(transactionManager), resolverOf(transactionManager));
+    }
+
+    @org.springframework.lang.Nullable
+    private CommitOutcomeResolver resolverOf(PlatformTransactionManager transactionManager) {
+        DataSource dataSource = TransactionManagerDataSources.of(transactionManager);
+        return (dataSource != null) ? this.resolvers.apply(dataSource) : null;
     }
 
     /**
@@ -171,7 +190,7 @@ public final class RetryEngine implements AutoCloseable {
     <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
             return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared(),
-                    CallerEntities.none(), false);
+                    CallerEntities.none(), false, null);
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -182,14 +201,14 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
-            DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities, boolean holdsPoolConnection)
-            throws Throwable {
+            DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities, boolean holdsPoolConnection,
+            @org.springframework.lang.Nullable CommitOutcomeResolver resolver) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
-                return retryWithin(unitOfWork,
-                        new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities, holdsPoolConnection));
+                return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities,
+                        holdsPoolConnection, resolver));
             }, readOnly);
         }
         catch (DatabaseUnavailableException ex) {
@@ -269,14 +288,16 @@ public final class RetryEngine implements AutoCloseable {
 
     /**
      * Runs one attempt, observing its commits. A failure after a commit whose outcome is unknown is
-     * thrown as a {@link CommitOutcomeUnknownException}; whether any commit completed is kept for the policy.
+     * resolved by asking the server where it can be; where it cannot, it is thrown as a
+     * {@link CommitOutcomeUnknownException}. Whether any commit completed is kept for the policy.
      */
     private <T> T attempt(UnitOfWork<T> unitOfWork, Call call) throws Throwable {
         if (call.failedAttempts > 0) {
             RequestBoundEntityManagers.renew();
             call.callerEntities.restore();
         }
-        CommitPoints.Attempt commits = CommitPoints.start();
+        call.unresolved = null;
+        CommitPoints.Attempt commits = CommitPoints.start(call.resolver);
         try {
             return unitOfWork.run();
         }
@@ -292,14 +313,59 @@ public final class RetryEngine implements AutoCloseable {
                 call.circuitBreaker.attemptFailed(failure);
             }
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
-                throw new CommitOutcomeUnknownException(
-                        "The connection failed while committing; the transaction may or may not have committed", failure);
+                CommitPoints.Commit commit = commits.unknownCommit(failure);
+                CommitOutcome outcome = resolve(commit, call);
+                if (outcome.known()) {
+                    boolean committed = outcome.committed();
+                    commits.resolved(commit, committed);
+                    call.committed = commits.committed();
+                    this.listeners.forEach(listener -> listener.onCommitOutcomeResolved(call.resolver.name(), committed));
+                    if (committed && commits.isOwn(commit)) {
+                        logger.debug("resilient-db: the server confirmed the commit whose reply was lost ("
+                                + describe(failure) + "); the unit of work succeeded");
+                        @SuppressWarnings("unchecked")
+                        T result = (T) commits.result();
+                        return result;
+                    }
+                    logger.debug("resilient-db: the server says the transaction whose commit reply was lost "
+                            + (committed ? "committed" : "did not commit") + " (" + describe(failure) + ")");
+                    // The connection failed, and nothing of this transaction was stored: retried as a lost connection is.
+                    call.connectionLost = !committed;
+                    throw failure;
+                }
+                call.unresolved = outcome.reason();
+                if (call.resolver != null) {
+                    this.listeners.forEach(listener -> listener.onCommitOutcomeUnresolved(call.resolver.name(),
+                            outcome.reason()));
+                }
+                throw new CommitOutcomeUnknownException("The connection failed while committing; the transaction may "
+                        + "or may not have committed" + ((call.resolver != null) ? " (" + outcome.reason() + ")" : ""),
+                        failure);
             }
             throw failure;
         }
         finally {
             CommitPoints.end(commits);
         }
+    }
+
+    /**
+     * What the server says of a commit whose reply was lost, asked within what is left of the unit of
+     * work's deadline.
+     */
+    private CommitOutcome resolve(@org.springframework.lang.Nullable CommitPoints.Commit commit, Call call) {
+        if (call.resolver == null || commit == null) {
+            return CommitOutcome.unresolved("commit outcomes are not resolved for this unit of work");
+        }
+        if (commit.changedNothing()) {
+            return CommitOutcome.ABORTED;
+        }
+        TransactionId id = commit.id();
+        if (id == null) {
+            return CommitOutcome.unresolved("the server gave no transaction id before the commit");
+        }
+        long deadline = call.startedAt + call.settings.deadline().toNanos();
+        return call.resolver.resolve(id, deadline);
     }
 
     /**
@@ -334,6 +400,7 @@ public final class RetryEngine implements AutoCloseable {
         boolean connectionLost = call.connectionLost;
         if (outcomeUnknown(failure) && !idempotent) {
             logger.warn("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
+                    + ((call.unresolved != null && call.resolver != null) ? "; not resolved: " + call.unresolved : "")
                     + "); not retried because the unit of work is not marked idempotent");
             this.listeners.forEach(listener -> listener.onCommitOutcomeUnknown(attempts, failure));
         }
@@ -436,8 +503,18 @@ public final class RetryEngine implements AutoCloseable {
         /** Set when a retry was refused because of the caller's entities: what the caller gets. */
         private EntityStateNotRetryableException entitiesNotRetryable;
 
+        /** Asks the server what became of a commit whose reply was lost; {@code null} not to. */
+        @org.springframework.lang.Nullable
+        private final CommitOutcomeResolver resolver;
+
+        /** Why the server could not tell what became of the last attempt's commit. */
+        @org.springframework.lang.Nullable
+        private String unresolved;
+
         Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker,
-                CallerEntities callerEntities, boolean holdsPoolConnection) {
+                CallerEntities callerEntities, boolean holdsPoolConnection,
+                @org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
+            this.resolver = resolver;
             this.callerEntities = callerEntities;
             this.holdsPoolConnection = holdsPoolConnection;
             this.settings = settings;

@@ -104,7 +104,7 @@ public class RetryingTransactionTemplate {
     public <T> T execute(TransactionCallback<T> action) throws TransactionException {
         try {
             return this.engine.execute(getTransactionManager(), this.transactions, this.settings, this.idempotent,
-                    () -> this.transactions.execute(action));
+                    () -> this.transactions.execute(status -> CommitPoints.returned(status, action.doInTransaction(status))));
         }
         catch (RuntimeException | Error ex) {
             throw ex;

@@ -40,6 +40,24 @@ public interface TransactionRetryListener {
     }
 
     /**
+     * The server told what became of a transaction whose commit reply was lost: the unit of work
+     * succeeded ({@code committed}, or an inner transaction of it committed), or nothing was written
+     * and it runs again as after any transient failure.
+     * @param pool the name of the pool the transaction ran on
+     * @param committed whether the transaction committed
+     */
+    default void onCommitOutcomeResolved(String pool, boolean committed) {
+    }
+
+    /**
+     * A commit's reply was lost and the server could not prove what became of the transaction.
+     * @param pool the name of the pool the transaction ran on
+     * @param reason why, in words (no SQL, no parameters)
+     */
+    default void onCommitOutcomeUnresolved(String pool, String reason) {
+    }
+
+    /**
      * A transient failure would have been retried, but the application-wide retry budget is spent;
      * the failure is thrown to the caller.
      */

@@ -1,0 +1,436 @@
+package dev.resilientdb.retry;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import dev.resilientdb.test.LostCommitReply;
+import dev.resilientdb.test.PostgresServer;
+import dev.resilientdb.test.PostgresServers;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.DefaultTransactionDefinition;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Commits whose reply is lost, resolved by asking the server ({@code resilient.db.retry.resolve-commit-outcome}),
+ * on a real PostgreSQL with real faults during the commit: the caller gets the result when the row is
+ * there, a retry that writes it once when it is not, and {@link CommitOutcomeUnknownException} only
+ * where the server cannot prove what happened. Every claim is checked on the database.
+ */
+class CommitOutcomeResolutionTests {
+
+    private static final String APPLICATION_NAME = "commit-outcome-it";
+
+    private final PostgresServer server = PostgresServers.shared();
+
+    @BeforeEach
+    void createTable() {
+        createTable(this.server);
+    }
+
+    private static void createTable(PostgresServer server) {
+        server.execute("DROP TABLE IF EXISTS resolved_rows");
+        server.execute("CREATE TABLE resolved_rows (id text PRIMARY KEY)");
+        server.execute("GRANT ALL ON resolved_rows TO " + PostgresServer.APP_USER);
+    }
+
+    private static ApplicationContextRunner application(PostgresServer server, String... properties) {
+        return RetryTestApplication.on(server, APPLICATION_NAME)
+            .withBean(Outcomes.class)
+            .withBean(AnnotatedWriter.class)
+            .withPropertyValues("resilient.db.retry.resolve-commit-outcome=true")
+            .withPropertyValues(properties);
+    }
+
+    @Test
+    void lostReplyOfACommittedTransactionReturnsTheResultOnce() {
+        LostCommitReply lostReply = LostCommitReply.install(this.server, "resolved_rows");
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            AtomicInteger attempts = new AtomicInteger();
+            lostReply.loseNextCommitReply();
+            String result = template.execute(status -> {
+                attempts.incrementAndGet();
+                jdbc.update("INSERT INTO resolved_rows VALUES ('lost-reply')");
+                lostReply.armIfDue(dataSource);
+                return "stored";
+            });
+            assertThat(result).isEqualTo("stored");
+            assertThat(attempts).hasValue(1);
+            assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'lost-reply'")).isEqualTo(1);
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved committed");
+        });
+    }
+
+    @Test
+    void lostReplyOfACommittedTransactionReturnsTheResultOfTheAnnotatedMethod() {
+        LostCommitReply lostReply = LostCommitReply.install(this.server, "resolved_rows");
+        application(this.server).run(context -> {
+            AnnotatedWriter writer = context.getBean(AnnotatedWriter.class);
+            lostReply.loseNextCommitReply();
+            assertThat(writer.insert("annotated", lostReply)).isEqualTo("annotated stored");
+            assertThat(writer.attempts()).isEqualTo(1);
+            assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'annotated'")).isEqualTo(1);
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved committed");
+        });
+    }
+
+    @Test
+    void lostReplyOfTheOuterCommitReturnsTheResultWhenAnInnerRequiresNewCommittedToo() {
+        LostCommitReply lostReply = LostCommitReply.install(this.server, "resolved_rows");
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            RetryingTransactionTemplate inner = template.with(
+                    new DefaultTransactionDefinition(TransactionDefinition.PROPAGATION_REQUIRES_NEW),
+                    template.getRetrySettings(), false);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            lostReply.loseNextCommitReply();
+            String result = template.execute(status -> {
+                inner.executeWithoutResult(innerStatus -> jdbc.update("INSERT INTO resolved_rows VALUES ('inner')"));
+                jdbc.update("INSERT INTO resolved_rows VALUES ('outer')");
+                lostReply.armIfDue(dataSource);
+                return "both";
+            });
+            assertThat(result).isEqualTo("both");
+            assertThat(this.server.queryColumn("SELECT id FROM resolved_rows ORDER BY id")).containsExactly("inner", "outer");
+        });
+    }
+
+    @Test
+    void backendTerminatedDuringTheCommitIsRetriedAndStoredOnce() {
+        CommitHold hold = CommitHold.install(this.server, "resolved_rows");
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            AtomicInteger attempts = new AtomicInteger();
+            CompletableFuture<Void> terminated = CompletableFuture
+                .runAsync(() -> this.server.terminateBackend(hold.awaitHeldCommit()));
+            template.executeWithoutResult(status -> {
+                jdbc.update("INSERT INTO resolved_rows VALUES ('terminated')");
+                if (attempts.incrementAndGet() == 1) {
+                    hold.arm(dataSource);
+                }
+            });
+            terminated.get(30, TimeUnit.SECONDS);
+            assertThat(attempts).hasValue(2);
+            assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'terminated'")).isEqualTo(1);
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
+        });
+    }
+
+    @Test
+    void readOnlyTransactionWhoseConnectionFailsAtCommitIsRetried() {
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            DefaultTransactionDefinition readOnly = new DefaultTransactionDefinition();
+            readOnly.setReadOnly(true);
+            RetryingTransactionTemplate reads = template.with(readOnly, template.getRetrySettings(), false);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            AtomicInteger attempts = new AtomicInteger();
+            Long count = reads.execute(status -> {
+                if (attempts.incrementAndGet() == 1) {
+                    breakConnectionBeforeCommit(jdbc);
+                }
+                return jdbc.queryForObject("SELECT count(*) FROM resolved_rows", Long.class);
+            });
+            assertThat(count).isZero();
+            assertThat(attempts).hasValue(2);
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
+        });
+    }
+
+    @Test
+    void fastRestartDuringTheCommitIsRetriedAndStoredOnce() {
+        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
+            createTable(dedicated);
+            CommitHold hold = CommitHold.install(dedicated, "resolved_rows");
+            application(dedicated).run(context -> {
+                RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+                JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                DataSource dataSource = context.getBean(DataSource.class);
+                AtomicInteger attempts = new AtomicInteger();
+                CompletableFuture<Void> restarted = CompletableFuture.runAsync(() -> {
+                    hold.awaitHeldCommit();
+                    dedicated.restart();
+                });
+                template.executeWithoutResult(status -> {
+                    jdbc.update("INSERT INTO resolved_rows VALUES ('restarted')");
+                    if (attempts.incrementAndGet() == 1) {
+                        hold.arm(dataSource);
+                    }
+                });
+                restarted.get(60, TimeUnit.SECONDS);
+                assertThat(attempts).hasValue(2);
+                assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'restarted'")).isEqualTo(1);
+                assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
+            });
+        }
+    }
+
+    /**
+     * The server commits, the reply is lost, and the server restarts cleanly before the resolver asks
+     * again (it asks every 8 s here): the same server, which kept every id it had handed out, says
+     * "committed".
+     */
+    @Test
+    void commitConfirmedAfterACleanRestartReturnsTheResult() {
+        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
+            createTable(dedicated);
+            LostCommitReply lostReply = LostCommitReply.install(dedicated, "resolved_rows");
+            application(dedicated, "resilient.db.circuit-breaker.probe-interval=8s", "resilient.db.retry.deadline=40s")
+                .run(context -> {
+                    RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+                    JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                    DataSource dataSource = context.getBean(DataSource.class);
+                    CompletableFuture<Void> restarted = CompletableFuture.runAsync(() -> {
+                        awaitRow(dedicated, "clean-restart");
+                        lostReply.awaitServerSideCommits();
+                        dedicated.restart();
+                    });
+                    lostReply.loseNextCommitReply();
+                    String result = template.execute(status -> {
+                        jdbc.update("INSERT INTO resolved_rows VALUES ('clean-restart')");
+                        lostReply.armIfDue(dataSource);
+                        return "stored";
+                    });
+                    restarted.get(60, TimeUnit.SECONDS);
+                    assertThat(result).isEqualTo("stored");
+                    assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'clean-restart'"))
+                        .isEqualTo(1);
+                    assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved committed");
+                });
+        }
+    }
+
+    /**
+     * The server commits, the reply is lost, and the server crashes before the resolver asks again:
+     * after crash recovery the id could belong to another transaction, so "committed" is not taken
+     * as proof, and the caller is told the outcome is unknown (the row is there: never success
+     * without it, never a second run).
+     */
+    @Test
+    void commitReportedAfterACrashIsNotTakenAsProof() {
+        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
+            createTable(dedicated);
+            LostCommitReply lostReply = LostCommitReply.install(dedicated, "resolved_rows");
+            application(dedicated, "resilient.db.circuit-breaker.probe-interval=8s", "resilient.db.retry.deadline=40s")
+                .run(context -> {
+                    RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+                    JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                    DataSource dataSource = context.getBean(DataSource.class);
+                    AtomicInteger attempts = new AtomicInteger();
+                    CompletableFuture<Void> crashed = CompletableFuture.runAsync(() -> {
+                        awaitRow(dedicated, "crash");
+                        dedicated.kill();
+                        dedicated.start();
+                    });
+                    lostReply.loseNextCommitReply();
+                    assertThatExceptionOfType(CommitOutcomeUnknownException.class)
+                        .isThrownBy(() -> template.execute(status -> {
+                            attempts.incrementAndGet();
+                            jdbc.update("INSERT INTO resolved_rows VALUES ('crash')");
+                            lostReply.armIfDue(dataSource);
+                            return "stored";
+                        }))
+                        .withMessageContaining("crash");
+                    crashed.get(60, TimeUnit.SECONDS);
+                    assertThat(attempts).hasValue(1);
+                    assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'crash'")).isEqualTo(1);
+                    assertThat(context.getBean(Outcomes.class).events).containsExactly("unresolved");
+                });
+        }
+    }
+
+    @Test
+    void crashDuringTheCommitIsRetriedAndStoredOnce() {
+        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
+            createTable(dedicated);
+            CommitHold hold = CommitHold.install(dedicated, "resolved_rows");
+            application(dedicated, "resilient.db.retry.deadline=30s").run(context -> {
+                RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+                JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                DataSource dataSource = context.getBean(DataSource.class);
+                AtomicInteger attempts = new AtomicInteger();
+                CompletableFuture<Void> crashed = CompletableFuture.runAsync(() -> {
+                    hold.awaitHeldCommit();
+                    dedicated.kill();
+                    dedicated.start();
+                });
+                template.executeWithoutResult(status -> {
+                    jdbc.update("INSERT INTO resolved_rows VALUES ('crashed')");
+                    if (attempts.incrementAndGet() == 1) {
+                        hold.arm(dataSource);
+                    }
+                });
+                crashed.get(60, TimeUnit.SECONDS);
+                assertThat(attempts).hasValue(2);
+                assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'crashed'")).isEqualTo(1);
+                assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
+            });
+        }
+    }
+
+    @Test
+    void withoutResolutionALostReplyStaysUnknown() {
+        LostCommitReply lostReply = LostCommitReply.install(this.server, "resolved_rows");
+        application(this.server, "resilient.db.retry.resolve-commit-outcome=false").run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            lostReply.loseNextCommitReply();
+            assertThatExceptionOfType(CommitOutcomeUnknownException.class)
+                .isThrownBy(() -> template.executeWithoutResult(status -> {
+                    jdbc.update("INSERT INTO resolved_rows VALUES ('unresolved')");
+                    lostReply.armIfDue(dataSource);
+                }));
+            lostReply.awaitServerSideCommits();
+            assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'unresolved'")).isEqualTo(1);
+            assertThat(context.getBean(Outcomes.class).events).isEmpty();
+        });
+    }
+
+    private void breakConnectionBeforeCommit(JdbcTemplate jdbc) {
+        int pid = jdbc.queryForObject("SELECT pg_backend_pid()", Integer.class);
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void beforeCommit(boolean readOnly) {
+                CommitOutcomeResolutionTests.this.server.terminateBackend(pid);
+            }
+        });
+    }
+
+    private static void awaitRow(PostgresServer server, String id) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = '" + id + "'") == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("Row " + id + " was not committed within 30 s");
+            }
+            sleep(Duration.ofMillis(20));
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /** What the engine told its listeners about resolved and unresolved commits. */
+    static class Outcomes implements TransactionRetryListener {
+
+        final List<String> events = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onCommitOutcomeResolved(String pool, boolean committed) {
+            this.events.add("resolved " + (committed ? "committed" : "aborted"));
+        }
+
+        @Override
+        public void onCommitOutcomeUnresolved(String pool, String reason) {
+            this.events.add("unresolved");
+        }
+
+    }
+
+    /** A {@code @RetryableTransactional} method that returns a value computed in its transaction. */
+    static class AnnotatedWriter {
+
+        private final AtomicInteger attempts = new AtomicInteger();
+
+        private final JdbcTemplate jdbc;
+
+        private final DataSource dataSource;
+
+        AnnotatedWriter(JdbcTemplate jdbc, DataSource dataSource) {
+            this.jdbc = jdbc;
+            this.dataSource = dataSource;
+        }
+
+        @RetryableTransactional
+        public String insert(String id, LostCommitReply lostReply) {
+            this.attempts.incrementAndGet();
+            this.jdbc.update("INSERT INTO resolved_rows VALUES (?)", id);
+            lostReply.armIfDue(this.dataSource);
+            return id + " stored";
+        }
+
+        public int attempts() {
+            return this.attempts.get();
+        }
+
+    }
+
+    /**
+     * Holds a transaction's commit on the server (a deferred constraint trigger sleeps at commit time,
+     * before the commit record is written) in a transaction that armed it, so that a fault can strike
+     * while the server is committing.
+     */
+    static final class CommitHold {
+
+        private final PostgresServer server;
+
+        private volatile int armedBackend;
+
+        private CommitHold(PostgresServer server) {
+            this.server = server;
+        }
+
+        static CommitHold install(PostgresServer server, String table) {
+            server.execute("CREATE OR REPLACE FUNCTION resilientdb_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    + "BEGIN IF current_setting('resilientdb.hold_commit', true) = 'on' THEN "
+                    + "PERFORM set_config('resilientdb.hold_commit', 'off', true); PERFORM pg_sleep(60); END IF; "
+                    + "RETURN NULL; END $$");
+            server.execute("DROP TRIGGER IF EXISTS hold_commit ON " + table);
+            server.execute("CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT OR UPDATE ON " + table
+                    + " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION resilientdb_hold_commit()");
+            return new CommitHold(server);
+        }
+
+        /** Makes the commit of the transaction bound to the thread wait on the server; call it inside. */
+        void arm(DataSource dataSource) {
+            JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+            this.armedBackend = jdbc.queryForObject(
+                    "SELECT pg_backend_pid() FROM set_config('resilientdb.hold_commit', 'on', true)", Integer.class);
+        }
+
+        /** Waits until an armed commit is being held on the server, and returns its backend's pid. */
+        int awaitHeldCommit() {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (true) {
+                int pid = this.armedBackend;
+                if (pid != 0 && this.server.queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid
+                        + " AND wait_event = 'PgSleep'") == 1) {
+                    return pid;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("No commit was held within 30 s");
+                }
+                sleep(Duration.ofMillis(20));
+            }
+        }
+
+    }
+
+}

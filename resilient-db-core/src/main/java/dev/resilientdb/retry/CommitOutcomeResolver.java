@@ -1,0 +1,260 @@
+package dev.resilientdb.retry;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import javax.sql.DataSource;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+/**
+ * Finds out from PostgreSQL whether a transaction whose commit reply never arrived committed, for one
+ * pool. Before a writable transaction's commit is sent, {@link #capture(Connection)} asks the server,
+ * on the transaction's own connection, for the transaction's id and for what identifies the server
+ * (one round trip). When the commit's outcome is unknown, {@link #resolve} asks {@code pg_xact_status}
+ * on a fresh connection of the pool, within the unit of work's deadline.
+ * <p>
+ * An answer is used only where it is provably about this transaction:
+ * <ul>
+ * <li>a primary answers (a standby may not have replayed the commit yet);
+ * <li>it belongs to the same database cluster (system identifier);
+ * <li>"committed" and "in progress" are taken as they are only from the same incarnation of the
+ * server: same timeline (no failover) and shared statistics not reset since (PostgreSQL resets
+ * them on every start after a crash, the only way a running server forgets ids it handed out and
+ * may hand the same id to another transaction; a clean shutdown or restart keeps them);
+ * <li>"aborted", and an id the server has not reached, mean not committed even after a crash or a
+ * failover: had the commit record reached the server's durable WAL, recovery would have moved the
+ * next id past it, so an id handed out again proves this transaction's commit was lost with it.
+ * </ul>
+ * Anything else stays unknown. Thread-safe.
+ */
+public final class CommitOutcomeResolver {
+
+    private static final Log logger = LogFactory.getLog(CommitOutcomeResolver.class);
+
+    /** The identity is read only when the transaction has an id, so read-only work pays only the round trip. */
+    private static final String CAPTURE = "SELECT x::text, "
+            + "CASE WHEN x IS NOT NULL THEN (pg_control_system()).system_identifier::text END, "
+            + "CASE WHEN x IS NOT NULL THEN extract(epoch FROM pg_stat_get_bgwriter_stat_reset_time())::text END, "
+            + "CASE WHEN x IS NOT NULL THEN substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END "
+            + "FROM pg_current_xact_id_if_assigned() AS x";
+
+    /** Fails with 22023 for an id the server has not handed out yet. */
+    private static final String STATUS = "SELECT pg_xact_status('%s'::xid8)";
+
+    /**
+     * Asked after the status: a server that is still the one that gave the id then was that one when
+     * it answered (a server that crashed or failed over never becomes its former self again).
+     */
+    private static final String IDENTITY = "SELECT pg_is_in_recovery(), (pg_control_system()).system_identifier::text, "
+            + "extract(epoch FROM pg_stat_get_bgwriter_stat_reset_time())::text, "
+            + "CASE WHEN pg_is_in_recovery() THEN NULL ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END";
+
+    private static final String NOT_REACHED = "22023";
+
+    private static final int FIRST_VERSION = 13;
+
+    private final DataSource dataSource;
+
+    private final String name;
+
+    private final Duration askInterval;
+
+    /** Whether the capture ran once inside a savepoint and worked; until then every capture is guarded. */
+    private volatile boolean captureProven;
+
+    private volatile boolean captureRefused;
+
+    /**
+     * @param dataSource the pool whose transactions are resolved, where the question is asked
+     * @param name the pool's name, for meters and logs
+     * @param askInterval the pause before asking again, while the server is unreachable or the
+     * transaction still in progress
+     */
+    public CommitOutcomeResolver(DataSource dataSource, String name, Duration askInterval) {
+        this.dataSource = dataSource;
+        this.name = name;
+        this.askInterval = askInterval;
+    }
+
+    /** The pool's name. */
+    public String name() {
+        return this.name;
+    }
+
+    /**
+     * The id of the transaction on the connection; {@link TransactionId#NONE} when it has none (it
+     * wrote nothing); {@code null} when the server cannot tell (before PostgreSQL 13, or the role may
+     * not read what identifies the server). Never fails the transaction: the first question on a pool
+     * runs inside a savepoint, and one that fails is not asked again.
+     * @throws SQLException only when the connection failed, so the commit cannot be sent on it
+     */
+    @org.springframework.lang.Nullable
+    TransactionId capture(Connection connection) throws SQLException {
+        if (this.captureRefused) {
+            return null;
+        }
+        if (connection.getMetaData().getDatabaseMajorVersion() < FIRST_VERSION) {
+            refuse("the server is older than PostgreSQL " + FIRST_VERSION, null);
+            return null;
+        }
+        if (this.captureProven) {
+            return query(connection);
+        }
+        Savepoint savepoint = connection.setSavepoint();
+        try {
+            TransactionId id = query(connection);
+            connection.releaseSavepoint(savepoint);
+            this.captureProven = true;
+            return id;
+        }
+        catch (SQLException ex) {
+            if (SqlStateFailureClassifier.isConnectionFailure(ex) && isConnectionState(ex)) {
+                throw ex;
+            }
+            connection.rollback(savepoint);
+            refuse("the server refused the question", ex);
+            return null;
+        }
+    }
+
+    private static boolean isConnectionState(SQLException ex) {
+        String state = ex.getSQLState();
+        return state == null || state.startsWith("08") || state.startsWith("57P0");
+    }
+
+    private void refuse(String why, @org.springframework.lang.Nullable SQLException ex) {
+        this.captureRefused = true;
+        logger.warn("resilient-db: commit outcomes of pool " + this.name + " cannot be resolved (" + why
+                + ((ex != null) ? ": " + RetryEngine.describe(ex) : "") + "); a lost commit reply stays unknown");
+    }
+
+    private static TransactionId query(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement(); ResultSet result = statement.executeQuery(CAPTURE)) {
+            result.next();
+            String xid = result.getString(1);
+            return (xid != null) ? new TransactionId(xid, result.getString(2), result.getString(3), result.getString(4))
+                    : TransactionId.NONE;
+        }
+    }
+
+    /**
+     * Asks the server what became of the transaction, until it answers for certain or the deadline passes.
+     * @param id the transaction's id, from {@link #capture}
+     * @param deadline {@link System#nanoTime()} by which to give up
+     */
+    CommitOutcome resolve(TransactionId id, long deadline) {
+        String reason = "no answer";
+        while (true) {
+            try (Connection connection = this.dataSource.getConnection()) {
+                CommitOutcome outcome = decide(id, connection);
+                if (outcome != null) {
+                    if (!connection.getAutoCommit()) {
+                        connection.rollback();
+                    }
+                    return outcome;
+                }
+                reason = "still in progress";
+            }
+            catch (SQLException ex) {
+                if (!SqlStateFailureClassifier.isConnectionFailure(ex) && !SqlStates.isPoolWaitTimeout(ex)) {
+                    return CommitOutcome.unresolved("the question failed with " + RetryEngine.describe(ex));
+                }
+                reason = "the server did not answer (" + RetryEngine.describe(ex) + ")";
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= this.askInterval.toNanos()) {
+                return CommitOutcome.unresolved(reason + " within the unit of work's deadline");
+            }
+            LockSupport.parkNanos(this.askInterval.toNanos());
+            if (Thread.currentThread().isInterrupted()) {
+                return CommitOutcome.unresolved("interrupted while asking");
+            }
+        }
+    }
+
+    /** The outcome the server's answer proves, or {@code null} to ask again. */
+    @org.springframework.lang.Nullable
+    private static CommitOutcome decide(TransactionId id, Connection connection) throws SQLException {
+        if (!id.xid().chars().allMatch(Character::isDigit)) {
+            return CommitOutcome.unresolved("the transaction id is not a number");
+        }
+        String status;
+        try (Statement statement = connection.createStatement();
+                ResultSet result = statement.executeQuery(String.format(STATUS, id.xid()))) {
+            result.next();
+            status = result.getString(1);
+        }
+        catch (SQLException ex) {
+            if (!NOT_REACHED.equals(ex.getSQLState())) {
+                throw ex;
+            }
+            status = "not reached";
+        }
+        try (Statement statement = connection.createStatement(); ResultSet result = statement.executeQuery(IDENTITY)) {
+            result.next();
+            if (result.getBoolean(1)) {
+                // A standby may not have replayed the commit yet, nor the id: only a primary's answer counts.
+                return null;
+            }
+            return decide(id, status, result.getString(2), result.getString(3), result.getString(4));
+        }
+    }
+
+    @org.springframework.lang.Nullable
+    private static CommitOutcome decide(TransactionId id, @org.springframework.lang.Nullable String status,
+            String systemIdentifier, @org.springframework.lang.Nullable String statsReset,
+            @org.springframework.lang.Nullable String timeline) {
+        if (!id.systemIdentifier().equals(systemIdentifier)) {
+            return CommitOutcome.unresolved("another database cluster answers");
+        }
+        if (status == null) {
+            return CommitOutcome.unresolved("the server no longer keeps the status of the transaction");
+        }
+        boolean comparable = id.statsReset() != null && statsReset != null && id.timeline() != null && timeline != null;
+        boolean sameServer = comparable && id.statsReset().equals(statsReset) && id.timeline().equals(timeline);
+        boolean otherServer = comparable && !sameServer;
+        return switch (status) {
+            case "committed" -> sameServer ? CommitOutcome.COMMITTED : CommitOutcome.unresolved("the server reports it "
+                    + "committed, but it restarted after a crash or failed over since, so the id may belong to another "
+                    + "transaction");
+            case "aborted", "not reached" -> CommitOutcome.ABORTED;
+            // After a crash or a failover no transaction of before is still running: the id was handed out again.
+            case "in progress" -> otherServer ? CommitOutcome.ABORTED : null;
+            default -> CommitOutcome.unresolved("unexpected status " + status);
+        };
+    }
+
+    /**
+     * What became of a transaction whose commit reply was lost.
+     * @param committed whether it committed, when known
+     * @param reason why it stays unknown
+     */
+    record CommitOutcome(@org.springframework.lang.Nullable Boolean committed, String reason) {
+
+        static final CommitOutcome COMMITTED = new CommitOutcome(true, "committed");
+
+        static final CommitOutcome ABORTED = new CommitOutcome(false, "aborted");
+
+        static CommitOutcome unresolved(String reason) {
+            return new CommitOutcome(null, reason);
+        }
+
+        boolean known() {
+            return this.committed != null;
+        }
+
+    }
+
+    static long deadlineIn(Duration left) {
+        return System.nanoTime() + TimeUnit.NANOSECONDS.convert(left);
+    }
+
+}
