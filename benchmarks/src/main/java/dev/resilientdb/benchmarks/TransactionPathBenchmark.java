@@ -67,6 +67,15 @@ public class TransactionPathBenchmark {
 
     private ConfigurableApplicationContext context;
 
+    /** The same application with {@code resilient.db.retry.resolve-commit-outcome=true}, on its own pool. */
+    private ConfigurableApplicationContext resolvingContext;
+
+    Counters resolvingCounters;
+
+    RetryingTransactionTemplate resolvingTemplate;
+
+    JdbcTemplate resolvingJdbc;
+
     Counters counters;
 
     RetryingTransactionTemplate template;
@@ -89,21 +98,32 @@ public class TransactionPathBenchmark {
         catch (java.io.IOException ex) {
             throw new java.io.UncheckedIOException(ex);
         }
-        this.context = new SpringApplicationBuilder(Application.class).web(WebApplicationType.NONE)
-            .logStartupInfo(false)
-            .properties("spring.main.banner-mode=off", "logging.level.root=warn",
-                    "spring.datasource.url=" + this.server.jdbcUrl(),
-                    "spring.datasource.username=" + this.server.username(),
-                    "spring.datasource.password=" + this.server.password())
-            .run();
+        this.context = application("resilient.db.retry.resolve-commit-outcome=false");
+        this.resolvingContext = application("resilient.db.retry.resolve-commit-outcome=true");
+        this.resolvingCounters = this.resolvingContext.getBean(Counters.class);
+        this.resolvingTemplate = this.resolvingContext.getBean(RetryingTransactionTemplate.class);
+        this.resolvingJdbc = this.resolvingContext.getBean(JdbcTemplate.class);
         this.counters = this.context.getBean(Counters.class);
         this.template = this.context.getBean(RetryingTransactionTemplate.class);
         this.jdbc = this.context.getBean(JdbcTemplate.class);
         this.dataSource = this.context.getBean(DataSource.class);
     }
 
+    private ConfigurableApplicationContext application(String resolution) {
+        return new SpringApplicationBuilder(Application.class).web(WebApplicationType.NONE)
+            .logStartupInfo(false)
+            .properties("spring.main.banner-mode=off", "logging.level.root=warn",
+                    "spring.datasource.url=" + this.server.jdbcUrl(),
+                    "spring.datasource.username=" + this.server.username(),
+                    "spring.datasource.password=" + this.server.password(), resolution)
+            .run();
+    }
+
     @TearDown(Level.Trial)
     public void stop() {
+        if (this.resolvingContext != null) {
+            this.resolvingContext.close();
+        }
         if (this.context != null) {
             this.context.close();
         }
@@ -133,6 +153,16 @@ public class TransactionPathBenchmark {
     @Benchmark
     public Integer retryingTemplate(Row row) {
         return this.template.execute((status) -> this.jdbc.update(UPDATE, row.id));
+    }
+
+    @Benchmark
+    public int retryableTransactionalResolving(Row row) {
+        return this.resolvingCounters.incrementRetryable(row.id);
+    }
+
+    @Benchmark
+    public Integer retryingTemplateResolving(Row row) {
+        return this.resolvingTemplate.execute((status) -> this.resolvingJdbc.update(UPDATE, row.id));
     }
 
     @Benchmark

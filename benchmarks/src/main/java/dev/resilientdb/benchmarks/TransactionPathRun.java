@@ -24,7 +24,7 @@ final class TransactionPathRun {
 
     static final String CHART = "benchmarks-transaction-path.png";
 
-    /** Rounds of all four paths; each path's numbers are the measured iterations of all rounds together. */
+    /** Rounds of all paths; each path's numbers are the measured iterations of all rounds together. */
     static final int ROUNDS = 3;
 
     /** Benchmark method name to the label in the table, in the table's order. */
@@ -33,12 +33,16 @@ final class TransactionPathRun {
     static {
         PATHS.put("retryableTransactional", "`@RetryableTransactional`");
         PATHS.put("retryingTemplate", "retrying `TransactionTemplate` bean");
+        PATHS.put("retryableTransactionalResolving", "`@RetryableTransactional`, `resolve-commit-outcome=true`");
+        PATHS.put("retryingTemplateResolving", "retrying `TransactionTemplate` bean, `resolve-commit-outcome=true`");
         PATHS.put("plainTransactional", "plain `@Transactional`");
         PATHS.put("rawJdbc", "raw JDBC on HikariCP (autocommit)");
     }
 
     private static final Map<String, String> SHORT_LABELS = Map.of("retryableTransactional", "@RetryableTransactional",
-            "retryingTemplate", "retrying template", "plainTransactional", "@Transactional", "rawJdbc", "raw JDBC");
+            "retryingTemplate", "retrying template", "retryableTransactionalResolving", "@RetryableTransactional, resolving",
+            "retryingTemplateResolving", "template, resolving", "plainTransactional", "@Transactional", "rawJdbc",
+            "raw JDBC");
 
     private TransactionPathRun() {
     }
@@ -94,13 +98,16 @@ final class TransactionPathRun {
         StringBuilder markdown = new StringBuilder();
         markdown.append("## Cost of the retrying path when nothing fails (JMH)\n\n");
         markdown.append("`UPDATE counters SET n = n + 1 WHERE id = ?` on a real PostgreSQL, through each path, from one "
-                + "Spring Boot application context (one HikariCP pool of 10 with the starter's settings). "
+                + "Spring Boot application context (one HikariCP pool of 10 with the starter's settings; the paths with "
+                + "`resilient.db.retry.resolve-commit-outcome=true` from a second one, on its own pool of 10, beside it). "
                 + "JMH throughput mode, 2 threads, each thread on its own row; " + ROUNDS + " rounds, each running "
                 + "every path in its own fork (2 warm-up and 3 measured iterations of 3 s) in a rotated order, so "
                 + "that a drifting load on the shared machine is spread over all paths; a path's numbers are its "
                 + (ROUNDS * 3) + " measured iterations together (mean, and JMH's 99.9% confidence interval). The retrying paths include the circuit breaker and the retry budget, as in "
                 + "production. Raw JDBC runs the statement in autocommit: one round trip instead of the "
-                + "transaction's `BEGIN`/`UPDATE`/`COMMIT` (pgjdbc sends `BEGIN` with the first statement).\n\n");
+                + "transaction's `BEGIN`/`UPDATE`/`COMMIT` (pgjdbc sends `BEGIN` with the first statement). "
+                + "With `resolve-commit-outcome=true`, each writable transaction asks the server for its id before "
+                + "its commit: one more round trip.\n\n");
         markdown.append(table.markdown()).append('\n');
         markdown.append("![throughput of each path](").append(CHART).append(")\n\n");
         markdown.append("Run in ").append(seconds).append(" s with:\n\n");
