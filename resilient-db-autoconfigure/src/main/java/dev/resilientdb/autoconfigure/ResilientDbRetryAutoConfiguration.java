@@ -98,16 +98,20 @@ public class ResilientDbRetryAutoConfiguration {
                 retryBudget, commitOutcomeResolvers(properties));
     }
 
-    /** One resolver per pool, asking again at the breaker's probe interval. */
+    /**
+     * One resolver per pool, asking again at the breaker's probe interval; behind PgBouncer in
+     * transaction mode, what identifies the server is read for every transaction.
+     */
     private static Function<DataSource, CommitOutcomeResolver> commitOutcomeResolvers(ResilientDbProperties properties) {
         if (!properties.getRetry().isResolveCommitOutcome()) {
             return dataSource -> null;
         }
         Duration askInterval = properties.getCircuitBreaker().getProbeInterval();
+        boolean connectionsKeepTheirServer = PoolerMode.valueOf(properties.getDriver().getPooler().name())
+                != PoolerMode.PGBOUNCER_TRANSACTION;
         Map<DataSource, CommitOutcomeResolver> resolvers = new ConcurrentHashMap<>();
-        return dataSource -> resolvers.computeIfAbsent(poolOf(dataSource), pool -> new CommitOutcomeResolver(pool,
-                poolName(pool),
-                askInterval));
+        return dataSource -> resolvers.computeIfAbsent(poolOf(dataSource),
+                pool -> new CommitOutcomeResolver(pool, poolName(pool), askInterval, connectionsKeepTheirServer));
     }
 
     private static String poolName(DataSource pool) {

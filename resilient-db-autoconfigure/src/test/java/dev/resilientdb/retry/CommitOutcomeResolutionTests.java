@@ -260,6 +260,34 @@ class CommitOutcomeResolutionTests {
         }
     }
 
+    /**
+     * Shared statistics reset by hand while the commit runs look like a crash to the engine: it does not
+     * take "committed" as proof, and the caller is told the outcome is unknown (careful, never wrong).
+     */
+    @Test
+    void statisticsResetDuringTheCommitMakeTheOutcomeUnknownRatherThanWrong() {
+        LostCommitReply lostReply = LostCommitReply.install(this.server, "resolved_rows");
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            CompletableFuture<Void> reset = CompletableFuture.runAsync(() -> {
+                awaitSleepingBackend(this.server);
+                this.server.execute("SELECT pg_stat_reset_shared('bgwriter')");
+            });
+            lostReply.loseNextCommitReply();
+            assertThatExceptionOfType(CommitOutcomeUnknownException.class)
+                .isThrownBy(() -> template.executeWithoutResult(status -> {
+                    jdbc.update("INSERT INTO resolved_rows VALUES ('stats-reset')");
+                    lostReply.armIfDue(dataSource);
+                }))
+                .withMessageContaining("statistics were reset");
+            reset.get(30, TimeUnit.SECONDS);
+            assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'stats-reset'")).isEqualTo(1);
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("unresolved");
+        });
+    }
+
     @Test
     void crashDuringTheCommitIsRetriedAndStoredOnce() {
         try (PostgresServer dedicated = PostgresServers.startDedicated()) {
@@ -316,6 +344,17 @@ class CommitOutcomeResolutionTests {
                 CommitOutcomeResolutionTests.this.server.terminateBackend(pid);
             }
         });
+    }
+
+    private static void awaitSleepingBackend(PostgresServer server) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (server.queryLong("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + APPLICATION_NAME
+                + "' AND wait_event = 'PgSleep'") == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("No commit of the application was held within 30 s");
+            }
+            sleep(Duration.ofMillis(10));
+        }
     }
 
     private static void awaitRow(PostgresServer server, String id) {

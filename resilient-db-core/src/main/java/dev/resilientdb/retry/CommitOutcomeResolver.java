@@ -6,6 +6,9 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -25,10 +28,11 @@ import org.apache.commons.logging.LogFactory;
  * <ul>
  * <li>a primary answers (a standby may not have replayed the commit yet);
  * <li>it belongs to the same database cluster (system identifier);
- * <li>"committed" and "in progress" are taken as they are only from the same incarnation of the
- * server: same timeline (no failover) and shared statistics not reset since (PostgreSQL resets
- * them on every start after a crash, the only way a running server forgets ids it handed out and
- * may hand the same id to another transaction; a clean shutdown or restart keeps them);
+ * <li>"committed" is taken as proof only from the same incarnation of the server: same timeline (no
+ * failover) and shared statistics not reset since (PostgreSQL resets them on every start after a
+ * crash, the only way a server forgets ids it handed out and may hand the same id to another
+ * transaction; a clean shutdown or restart keeps them);
+ * <li>"in progress" is asked about again, until the transaction (or one given its id after a crash) ends;
  * <li>"aborted", and an id the server has not reached, mean not committed even after a crash or a
  * failover: had the commit record reached the server's durable WAL, recovery would have moved the
  * next id past it, so an id handed out again proves this transaction's commit was lost with it.
@@ -39,19 +43,15 @@ public final class CommitOutcomeResolver {
 
     private static final Log logger = LogFactory.getLog(CommitOutcomeResolver.class);
 
-    /** The identity is read only when the transaction has an id, so read-only work pays only the round trip. */
-    private static final String CAPTURE = "SELECT x::text, "
-            + "CASE WHEN x IS NOT NULL THEN (pg_control_system()).system_identifier::text END, "
-            + "CASE WHEN x IS NOT NULL THEN extract(epoch FROM pg_stat_get_bgwriter_stat_reset_time())::text END, "
-            + "CASE WHEN x IS NOT NULL THEN substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END "
-            + "FROM pg_current_xact_id_if_assigned() AS x";
+    private static final String CAPTURE = "SELECT pg_current_xact_id_if_assigned()::text";
 
     /** Fails with 22023 for an id the server has not handed out yet. */
     private static final String STATUS = "SELECT pg_xact_status('%s'::xid8)";
 
     /**
-     * Asked after the status: a server that is still the one that gave the id then was that one when
-     * it answered (a server that crashed or failed over never becomes its former self again).
+     * What identifies the server; asked after the status: a server that is still the one that gave the
+     * id then was that one when it answered (a server that crashed or failed over never becomes its
+     * former self again).
      */
     private static final String IDENTITY = "SELECT pg_is_in_recovery(), (pg_control_system()).system_identifier::text, "
             + "extract(epoch FROM pg_stat_get_bgwriter_stat_reset_time())::text, "
@@ -73,15 +73,38 @@ public final class CommitOutcomeResolver {
     private volatile boolean captureRefused;
 
     /**
+     * What identifies the server of each open connection, read once per connection: a connection's
+     * backend lives in one incarnation of the server (a crash ends every backend), so its identity
+     * read earlier is still the one to compare with. Behind a pooler that hands a client connection
+     * other server connections, read for every transaction instead ({@code null}).
+     */
+    @org.springframework.lang.Nullable
+    private final Map<Connection, ServerIdentity> identities;
+
+    /**
      * @param dataSource the pool whose transactions are resolved, where the question is asked
      * @param name the pool's name, for meters and logs
      * @param askInterval the pause before asking again, while the server is unreachable or the
      * transaction still in progress
      */
     public CommitOutcomeResolver(DataSource dataSource, String name, Duration askInterval) {
+        this(dataSource, name, askInterval, true);
+    }
+
+    /**
+     * @param dataSource the pool whose transactions are resolved, where the question is asked
+     * @param name the pool's name, for meters and logs
+     * @param askInterval the pause before asking again, while the server is unreachable or the
+     * transaction still in progress
+     * @param connectionsKeepTheirServer whether each connection stays on one server connection (no
+     * pooler, or PgBouncer in session mode), so that what identifies the server is read once per connection
+     */
+    public CommitOutcomeResolver(DataSource dataSource, String name, Duration askInterval,
+            boolean connectionsKeepTheirServer) {
         this.dataSource = dataSource;
         this.name = name;
         this.askInterval = askInterval;
+        this.identities = connectionsKeepTheirServer ? Collections.synchronizedMap(new WeakHashMap<>()) : null;
     }
 
     /** The pool's name. */
@@ -136,13 +159,24 @@ public final class CommitOutcomeResolver {
                 + ((ex != null) ? ": " + RetryEngine.describe(ex) : "") + "); a lost commit reply stays unknown");
     }
 
-    private static TransactionId query(Connection connection) throws SQLException {
+    private TransactionId query(Connection connection) throws SQLException {
+        String xid;
         try (Statement statement = connection.createStatement(); ResultSet result = statement.executeQuery(CAPTURE)) {
             result.next();
-            String xid = result.getString(1);
-            return (xid != null) ? new TransactionId(xid, result.getString(2), result.getString(3), result.getString(4))
-                    : TransactionId.NONE;
+            xid = result.getString(1);
         }
+        if (xid == null) {
+            return TransactionId.NONE;
+        }
+        Connection physical = connection.unwrap(Connection.class);
+        ServerIdentity identity = (this.identities != null) ? this.identities.get(physical) : null;
+        if (identity == null) {
+            identity = ServerIdentity.of(connection);
+            if (this.identities != null) {
+                this.identities.put(physical, identity);
+            }
+        }
+        return new TransactionId(xid, identity);
     }
 
     /**
@@ -198,38 +232,66 @@ public final class CommitOutcomeResolver {
             }
             status = "not reached";
         }
-        try (Statement statement = connection.createStatement(); ResultSet result = statement.executeQuery(IDENTITY)) {
-            result.next();
-            if (result.getBoolean(1)) {
-                // A standby may not have replayed the commit yet, nor the id: only a primary's answer counts.
-                return null;
-            }
-            return decide(id, status, result.getString(2), result.getString(3), result.getString(4));
+        ServerIdentity answering = ServerIdentity.of(connection);
+        if (answering.inRecovery()) {
+            // A standby may not have replayed the commit yet, nor the id: only a primary's answer counts.
+            return null;
         }
+        return decide(id, status, answering);
     }
 
     @org.springframework.lang.Nullable
     private static CommitOutcome decide(TransactionId id, @org.springframework.lang.Nullable String status,
-            String systemIdentifier, @org.springframework.lang.Nullable String statsReset,
-            @org.springframework.lang.Nullable String timeline) {
-        if (!id.systemIdentifier().equals(systemIdentifier)) {
+            ServerIdentity answering) {
+        if (!id.server().sameCluster(answering)) {
             return CommitOutcome.unresolved("another database cluster answers");
         }
         if (status == null) {
             return CommitOutcome.unresolved("the server no longer keeps the status of the transaction");
         }
-        boolean comparable = id.statsReset() != null && statsReset != null && id.timeline() != null && timeline != null;
-        boolean sameServer = comparable && id.statsReset().equals(statsReset) && id.timeline().equals(timeline);
-        boolean otherServer = comparable && !sameServer;
         return switch (status) {
-            case "committed" -> sameServer ? CommitOutcome.COMMITTED : CommitOutcome.unresolved("the server reports it "
-                    + "committed, but it restarted after a crash or failed over since, so the id may belong to another "
-                    + "transaction");
+            case "committed" -> id.server().sameIncarnation(answering) ? CommitOutcome.COMMITTED
+                    : CommitOutcome.unresolved("the server reports it committed, but it restarted after a crash or "
+                            + "failed over since (or its statistics were reset), so the id may belong to another "
+                            + "transaction");
+            // Not committed on the server answering, even after a crash or a failover (see the class description).
             case "aborted", "not reached" -> CommitOutcome.ABORTED;
-            // After a crash or a failover no transaction of before is still running: the id was handed out again.
-            case "in progress" -> otherServer ? CommitOutcome.ABORTED : null;
+            // This transaction, or one that was given the same id after a crash: either ends, and is asked about again.
+            case "in progress" -> null;
             default -> CommitOutcome.unresolved("unexpected status " + status);
         };
+    }
+
+    /**
+     * What identifies a server: its cluster (shared with its standbys) and, within it, the incarnation
+     * in which ids it hands out are never handed out again.
+     * @param inRecovery whether it is a standby
+     * @param systemIdentifier the cluster's system identifier
+     * @param statsReset when its shared statistics were reset, which every start after a crash does
+     * @param timeline its WAL timeline ({@code null} on a standby)
+     */
+    record ServerIdentity(boolean inRecovery, @org.springframework.lang.Nullable String systemIdentifier,
+            @org.springframework.lang.Nullable String statsReset, @org.springframework.lang.Nullable String timeline) {
+
+        static ServerIdentity of(Connection connection) throws SQLException {
+            try (Statement statement = connection.createStatement();
+                    ResultSet result = statement.executeQuery(IDENTITY)) {
+                result.next();
+                return new ServerIdentity(result.getBoolean(1), result.getString(2), result.getString(3),
+                        result.getString(4));
+            }
+        }
+
+        boolean sameCluster(ServerIdentity other) {
+            return this.systemIdentifier != null && this.systemIdentifier.equals(other.systemIdentifier);
+        }
+
+        /** Whether no crash recovery and no promotion happened between the two readings. */
+        boolean sameIncarnation(ServerIdentity other) {
+            return sameCluster(other) && this.statsReset != null && this.statsReset.equals(other.statsReset)
+                    && this.timeline != null && this.timeline.equals(other.timeline);
+        }
+
     }
 
     /**

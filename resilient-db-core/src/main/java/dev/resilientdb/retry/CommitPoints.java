@@ -121,6 +121,10 @@ final class CommitPoints implements TransactionExecutionListener {
 
     @Override
     public void afterBegin(TransactionExecution transaction, Throwable beginFailure) {
+        Attempt running = current.get();
+        if (running != null && running.first == null && beginFailure == null && transaction.isNewTransaction()) {
+            running.first = transaction;
+        }
         if (!this.flushAtCommitPoint && beginFailure == null && current.get() != null && !transaction.isReadOnly()
                 && transaction instanceof TransactionStatus status && TransactionSynchronizationManager.isSynchronizationActive()) {
             TransactionSynchronizationManager.registerSynchronization(new FlushBeforeCommit(status));
@@ -219,6 +223,10 @@ final class CommitPoints implements TransactionExecutionListener {
         @org.springframework.lang.Nullable
         private Commit failedCommit;
 
+        /** The first transaction the attempt began: its unit of work's own. */
+        @org.springframework.lang.Nullable
+        private TransactionExecution first;
+
         /** The attempt's own transaction, once the unit of work returned in it. */
         @org.springframework.lang.Nullable
         private TransactionStatus own;
@@ -264,6 +272,15 @@ final class CommitPoints implements TransactionExecutionListener {
         /** Whether the commit is that of the attempt's own transaction, after the unit of work returned in it. */
         boolean isOwn(Commit commit) {
             return this.own != null && commit.transaction == this.own;
+        }
+
+        /**
+         * Whether the commit is that of the attempt's own transaction although the unit of work's
+         * result was not kept (a proxy the result advice could not join): the server's "committed"
+         * cannot then be returned as the unit of work's result.
+         */
+        boolean isOwnWithoutResult(Commit commit) {
+            return this.own == null && commit.transaction == this.first;
         }
 
         /** What the unit of work returned in its own transaction. */

@@ -313,34 +313,7 @@ public final class RetryEngine implements AutoCloseable {
                 call.circuitBreaker.attemptFailed(failure);
             }
             if (commits.outcomeUnknown(failure) && !SqlStateFailureClassifier.isCommitOutcomeUnknown(failure)) {
-                CommitPoints.Commit commit = commits.unknownCommit(failure);
-                CommitOutcome outcome = resolve(commit, call);
-                if (outcome.known()) {
-                    boolean committed = outcome.committed();
-                    commits.resolved(commit, committed);
-                    call.committed = commits.committed();
-                    this.listeners.forEach(listener -> listener.onCommitOutcomeResolved(call.resolver.name(), committed));
-                    if (committed && commits.isOwn(commit)) {
-                        logger.debug("resilient-db: the server confirmed the commit whose reply was lost ("
-                                + describe(failure) + "); the unit of work succeeded");
-                        @SuppressWarnings("unchecked")
-                        T result = (T) commits.result();
-                        return result;
-                    }
-                    logger.debug("resilient-db: the server says the transaction whose commit reply was lost "
-                            + (committed ? "committed" : "did not commit") + " (" + describe(failure) + ")");
-                    // The connection failed, and nothing of this transaction was stored: retried as a lost connection is.
-                    call.connectionLost = !committed;
-                    throw failure;
-                }
-                call.unresolved = outcome.reason();
-                if (call.resolver != null) {
-                    this.listeners.forEach(listener -> listener.onCommitOutcomeUnresolved(call.resolver.name(),
-                            outcome.reason()));
-                }
-                throw new CommitOutcomeUnknownException("The connection failed while committing; the transaction may "
-                        + "or may not have committed" + ((call.resolver != null) ? " (" + outcome.reason() + ")" : ""),
-                        failure);
+                return afterLostCommitReply(failure, commits, call);
             }
             throw failure;
         }
@@ -350,10 +323,44 @@ public final class RetryEngine implements AutoCloseable {
     }
 
     /**
+     * What an attempt whose commit reply was lost ends with: the unit of work's result when the server
+     * proves its own transaction committed; the failure, to be retried as a lost connection, when it
+     * proves nothing of it was stored; otherwise a {@link CommitOutcomeUnknownException}.
+     */
+    private <T> T afterLostCommitReply(Throwable failure, CommitPoints.Attempt commits, Call call) throws Throwable {
+        CommitPoints.Commit commit = commits.unknownCommit(failure);
+        CommitOutcome outcome = resolve(commit, commits, call);
+        if (outcome.known()) {
+            boolean committed = outcome.committed();
+            commits.resolved(commit, committed);
+            call.committed = commits.committed();
+            this.listeners.forEach(listener -> listener.onCommitOutcomeResolved(call.resolver.name(), committed));
+            if (committed && commits.isOwn(commit)) {
+                logger.debug("resilient-db: the server confirmed the commit whose reply was lost (" + describe(failure)
+                        + "); the unit of work succeeded");
+                @SuppressWarnings("unchecked")
+                T result = (T) commits.result();
+                return result;
+            }
+            logger.debug("resilient-db: the server says the transaction whose commit reply was lost "
+                    + (committed ? "committed" : "did not commit") + " (" + describe(failure) + ")");
+            call.connectionLost = !committed;
+            throw failure;
+        }
+        call.unresolved = outcome.reason();
+        if (call.resolver != null) {
+            this.listeners.forEach(listener -> listener.onCommitOutcomeUnresolved(call.resolver.name(), outcome.reason()));
+        }
+        throw new CommitOutcomeUnknownException("The connection failed while committing; the transaction may or may not "
+                + "have committed" + ((call.resolver != null) ? " (" + outcome.reason() + ")" : ""), failure);
+    }
+
+    /**
      * What the server says of a commit whose reply was lost, asked within what is left of the unit of
      * work's deadline.
      */
-    private CommitOutcome resolve(@org.springframework.lang.Nullable CommitPoints.Commit commit, Call call) {
+    private CommitOutcome resolve(@org.springframework.lang.Nullable CommitPoints.Commit commit,
+            CommitPoints.Attempt commits, Call call) {
         if (call.resolver == null || commit == null) {
             return CommitOutcome.unresolved("commit outcomes are not resolved for this unit of work");
         }
@@ -365,7 +372,12 @@ public final class RetryEngine implements AutoCloseable {
             return CommitOutcome.unresolved("the server gave no transaction id before the commit");
         }
         long deadline = call.startedAt + call.settings.deadline().toNanos();
-        return call.resolver.resolve(id, deadline);
+        CommitOutcome outcome = call.resolver.resolve(id, deadline);
+        if (Boolean.TRUE.equals(outcome.committed()) && commits.isOwnWithoutResult(commit)) {
+            return CommitOutcome.unresolved("the server says it committed, but the unit of work's result was not kept "
+                    + "(no result advice on this proxy)");
+        }
+        return outcome;
     }
 
     /**
