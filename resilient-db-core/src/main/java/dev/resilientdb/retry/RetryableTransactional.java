@@ -85,7 +85,12 @@ public @interface RetryableTransactional {
     /**
      * Whether running the method twice has the same effect as running it once (it checks an
      * idempotency key, say). Only then is a unit of work whose commit may have happened run again;
-     * otherwise a commit with an unknown outcome raises {@link CommitOutcomeUnknownException}.
+     * otherwise a commit with an unknown outcome raises {@link CommitOutcomeUnknownException}, unless
+     * {@code resilient.db.retry.resolve-commit-outcome} is on and the server proves what happened: then
+     * the caller gets the method's result (the server says its transaction committed) or the method
+     * runs again (nothing of it was stored). That applies to the method's own transaction and to inner
+     * ones on Spring's JDBC or JPA transaction managers; {@code afterCommit} callbacks of a transaction
+     * confirmed that way did not run.
      */
     boolean idempotent() default false;
 

@@ -22,7 +22,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  * it, the callback runs once and a failure propagates: only the outermost retrying boundary re-runs
  * the whole unit of work. Once a commit inside the unit of work may have happened, it is not re-run
  * unless the template is {@linkplain #idempotent() idempotent}; a commit with an unknown outcome
- * raises {@link CommitOutcomeUnknownException}.
+ * raises {@link CommitOutcomeUnknownException}, unless {@code resilient.db.retry.resolve-commit-outcome}
+ * is on and the server proves what happened: the callback's result when its transaction committed,
+ * another attempt when nothing of it was stored ({@code afterCommit} callbacks of a transaction
+ * confirmed that way did not run).
  * <p>
  * Immutable and thread-safe: derive per-use variants with {@link #with} and {@link #idempotent()}.
  */
