@@ -43,13 +43,13 @@ class CommitOutcomeResolutionTests {
         createTable(this.server);
     }
 
-    private static void createTable(PostgresServer server) {
+    static void createTable(PostgresServer server) {
         server.execute("DROP TABLE IF EXISTS resolved_rows");
         server.execute("CREATE TABLE resolved_rows (id text PRIMARY KEY)");
         server.execute("GRANT ALL ON resolved_rows TO " + PostgresServer.APP_USER);
     }
 
-    private static ApplicationContextRunner application(PostgresServer server, String... properties) {
+    static ApplicationContextRunner application(PostgresServer server, String... properties) {
         return RetryTestApplication.on(server, APPLICATION_NAME)
             .withBean(Outcomes.class)
             .withBean(AnnotatedWriter.class)
@@ -158,108 +158,6 @@ class CommitOutcomeResolutionTests {
         });
     }
 
-    @Test
-    void fastRestartDuringTheCommitIsRetriedAndStoredOnce() {
-        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
-            createTable(dedicated);
-            CommitHold hold = CommitHold.install(dedicated, "resolved_rows");
-            application(dedicated).run(context -> {
-                RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
-                JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
-                DataSource dataSource = context.getBean(DataSource.class);
-                AtomicInteger attempts = new AtomicInteger();
-                CompletableFuture<Void> restarted = CompletableFuture.runAsync(() -> {
-                    hold.awaitHeldCommit();
-                    dedicated.restart();
-                });
-                template.executeWithoutResult(status -> {
-                    jdbc.update("INSERT INTO resolved_rows VALUES ('restarted')");
-                    if (attempts.incrementAndGet() == 1) {
-                        hold.arm(dataSource);
-                    }
-                });
-                restarted.get(60, TimeUnit.SECONDS);
-                assertThat(attempts).hasValue(2);
-                assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'restarted'")).isEqualTo(1);
-                assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
-            });
-        }
-    }
-
-    /**
-     * The server commits, the reply is lost, and the server restarts cleanly before the resolver asks
-     * again (it asks every 8 s here): the same server, which kept every id it had handed out, says
-     * "committed".
-     */
-    @Test
-    void commitConfirmedAfterACleanRestartReturnsTheResult() {
-        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
-            createTable(dedicated);
-            LostCommitReply lostReply = LostCommitReply.install(dedicated, "resolved_rows");
-            application(dedicated, "resilient.db.circuit-breaker.probe-interval=8s", "resilient.db.retry.deadline=40s")
-                .run(context -> {
-                    RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
-                    JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
-                    DataSource dataSource = context.getBean(DataSource.class);
-                    CompletableFuture<Void> restarted = CompletableFuture.runAsync(() -> {
-                        awaitRow(dedicated, "clean-restart");
-                        lostReply.awaitServerSideCommits();
-                        dedicated.restart();
-                    });
-                    lostReply.loseNextCommitReply();
-                    String result = template.execute(status -> {
-                        jdbc.update("INSERT INTO resolved_rows VALUES ('clean-restart')");
-                        lostReply.armIfDue(dataSource);
-                        return "stored";
-                    });
-                    restarted.get(60, TimeUnit.SECONDS);
-                    assertThat(result).isEqualTo("stored");
-                    assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'clean-restart'"))
-                        .isEqualTo(1);
-                    assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved committed");
-                });
-        }
-    }
-
-    /**
-     * The server commits, the reply is lost, and the server crashes before the resolver asks again:
-     * after crash recovery the id could belong to another transaction, so "committed" is not taken
-     * as proof, and the caller is told the outcome is unknown (the row is there: never success
-     * without it, never a second run).
-     */
-    @Test
-    void commitReportedAfterACrashIsNotTakenAsProof() {
-        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
-            createTable(dedicated);
-            LostCommitReply lostReply = LostCommitReply.install(dedicated, "resolved_rows");
-            application(dedicated, "resilient.db.circuit-breaker.probe-interval=8s", "resilient.db.retry.deadline=40s")
-                .run(context -> {
-                    RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
-                    JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
-                    DataSource dataSource = context.getBean(DataSource.class);
-                    AtomicInteger attempts = new AtomicInteger();
-                    CompletableFuture<Void> crashed = CompletableFuture.runAsync(() -> {
-                        awaitRow(dedicated, "crash");
-                        dedicated.kill();
-                        dedicated.start();
-                    });
-                    lostReply.loseNextCommitReply();
-                    assertThatExceptionOfType(CommitOutcomeUnknownException.class)
-                        .isThrownBy(() -> template.execute(status -> {
-                            attempts.incrementAndGet();
-                            jdbc.update("INSERT INTO resolved_rows VALUES ('crash')");
-                            lostReply.armIfDue(dataSource);
-                            return "stored";
-                        }))
-                        .withMessageContaining("crash");
-                    crashed.get(60, TimeUnit.SECONDS);
-                    assertThat(attempts).hasValue(1);
-                    assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'crash'")).isEqualTo(1);
-                    assertThat(context.getBean(Outcomes.class).events).containsExactly("unresolved");
-                });
-        }
-    }
-
     /**
      * Shared statistics reset by hand while the commit runs look like a crash to the engine: it does not
      * take "committed" as proof, and the caller is told the outcome is unknown (careful, never wrong).
@@ -286,35 +184,6 @@ class CommitOutcomeResolutionTests {
             assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'stats-reset'")).isEqualTo(1);
             assertThat(context.getBean(Outcomes.class).events).containsExactly("unresolved");
         });
-    }
-
-    @Test
-    void crashDuringTheCommitIsRetriedAndStoredOnce() {
-        try (PostgresServer dedicated = PostgresServers.startDedicated()) {
-            createTable(dedicated);
-            CommitHold hold = CommitHold.install(dedicated, "resolved_rows");
-            application(dedicated, "resilient.db.retry.deadline=30s").run(context -> {
-                RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
-                JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
-                DataSource dataSource = context.getBean(DataSource.class);
-                AtomicInteger attempts = new AtomicInteger();
-                CompletableFuture<Void> crashed = CompletableFuture.runAsync(() -> {
-                    hold.awaitHeldCommit();
-                    dedicated.kill();
-                    dedicated.start();
-                });
-                template.executeWithoutResult(status -> {
-                    jdbc.update("INSERT INTO resolved_rows VALUES ('crashed')");
-                    if (attempts.incrementAndGet() == 1) {
-                        hold.arm(dataSource);
-                    }
-                });
-                crashed.get(60, TimeUnit.SECONDS);
-                assertThat(attempts).hasValue(2);
-                assertThat(dedicated.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'crashed'")).isEqualTo(1);
-                assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
-            });
-        }
     }
 
     @Test
@@ -357,7 +226,7 @@ class CommitOutcomeResolutionTests {
         }
     }
 
-    private static void awaitRow(PostgresServer server, String id) {
+    static void awaitRow(PostgresServer server, String id) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = '" + id + "'") == 0) {
             if (System.nanoTime() > deadline) {
