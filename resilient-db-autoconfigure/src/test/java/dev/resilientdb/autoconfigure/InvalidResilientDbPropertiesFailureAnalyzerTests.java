@@ -175,6 +175,7 @@ class InvalidResilientDbPropertiesFailureAnalyzerTests {
             resilient.db.pool.connection-timeout | two seconds | a duration    | such as 500ms, 2s or 1m
             resilient.db.pool.max-size           | ten         | a whole number | a whole number
             resilient.db.driver.tcp-keep-alive   | maybe       | true or false | true or false
+            resilient.db.retry.resolve-commit-outcome | perhaps | true or false | true or false
             """)
     void unreadableValueFailsWithTheExpectedFormat(String property, String value, String expected, String fix) {
         this.contextRunner.withPropertyValues(property + "=" + value).run(context -> {

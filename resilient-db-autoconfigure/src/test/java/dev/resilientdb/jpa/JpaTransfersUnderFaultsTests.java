@@ -42,9 +42,9 @@ class JpaTransfersUnderFaultsTests {
 
     private static final int THREADS = 16;
 
-    private static final Duration LOAD = Duration.ofSeconds(6);
+    private static final Duration LOAD = Duration.ofMillis(4500);
 
-    private static final Duration FAULT_AFTER = Duration.ofMillis(1500);
+    private static final Duration FAULT_AFTER = Duration.ofSeconds(1);
 
     private static final String APPLICATION_NAME = "jpa-transfers-it";
 
@@ -70,8 +70,8 @@ class JpaTransfersUnderFaultsTests {
             String end = "<!-- END jpa-transfers -->";
             String section = begin + "\n## Non-idempotent JPA transfers: unknown commit outcomes\n\n"
                     + "Spring Data JPA (`JpaTransactionManager`, Hibernate), `@RetryableTransactional` transfers between "
-                    + "two accounts of each of " + THREADS + " threads (no contention), for " + LOAD.toSeconds()
-                    + " s, the fault " + FAULT_AFTER.toMillis() + " ms in; each commit held about 10 ms on the server. "
+                    + "two accounts of each of " + THREADS + " threads (no contention), for " + LOAD.toMillis()
+                    + " ms, the fault " + FAULT_AFTER.toMillis() + " ms in; each commit held about 10 ms on the server. "
                     + "Ran " + java.time.Instant.now() + " on " + Runtime.getRuntime().availableProcessors()
                     + " cores, PostgreSQL " + "17 (embedded). Regenerate with `mvn -pl resilient-db-autoconfigure verify "
                     + "-Dtest=JpaTransfersUnderFaultsTests -Dreliability.doc=true`.\n\n" + table + "\n" + end;
@@ -109,13 +109,13 @@ class JpaTransfersUnderFaultsTests {
     void terminateStorm() throws Exception {
         for (boolean resolution : new boolean[] { false, true }) {
             Result result = run(resolution, () -> {
-                long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+                long end = System.nanoTime() + Duration.ofSeconds(2).toNanos();
                 while (System.nanoTime() < end) {
                     server.terminateBackends(APPLICATION_NAME);
                     sleep(Duration.ofMillis(100));
                 }
             });
-            result.report("every app backend terminated every 100 ms for 3 s");
+            result.report("every app backend terminated every 100 ms for 2 s");
             if (resolution) {
                 assertThat(result.unknown).as("unknown outcomes with resolution on").isZero();
             }

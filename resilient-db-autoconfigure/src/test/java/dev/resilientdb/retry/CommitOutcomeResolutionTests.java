@@ -13,9 +13,12 @@ import dev.resilientdb.test.CommitHold;
 import dev.resilientdb.test.LostCommitReply;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.transaction.TransactionDefinition;
@@ -51,6 +54,7 @@ class CommitOutcomeResolutionTests {
 
     static ApplicationContextRunner application(PostgresServer server, String... properties) {
         return RetryTestApplication.on(server, APPLICATION_NAME)
+            .withBean(SimpleMeterRegistry.class)
             .withBean(Outcomes.class)
             .withBean(AnnotatedWriter.class)
             .withPropertyValues("resilient.db.retry.resolve-commit-outcome=true")
@@ -76,6 +80,7 @@ class CommitOutcomeResolutionTests {
             assertThat(attempts).hasValue(1);
             assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'lost-reply'")).isEqualTo(1);
             assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved committed");
+            assertThat(resolvedCount(context, "committed")).isEqualTo(1);
         });
     }
 
@@ -134,6 +139,25 @@ class CommitOutcomeResolutionTests {
             assertThat(attempts).hasValue(2);
             assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'terminated'")).isEqualTo(1);
             assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
+            assertThat(resolvedCount(context, "aborted")).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void writableTransactionThatOnlyReadAndLostItsConnectionAtCommitIsRetried() {
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            AtomicInteger attempts = new AtomicInteger();
+            Long count = template.execute(status -> {
+                if (attempts.incrementAndGet() == 1) {
+                    breakConnectionBeforeCommit(jdbc);
+                }
+                return jdbc.queryForObject("SELECT count(*) FROM resolved_rows", Long.class);
+            });
+            assertThat(count).isZero();
+            assertThat(attempts).hasValue(2);
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
         });
     }
 
@@ -183,6 +207,8 @@ class CommitOutcomeResolutionTests {
             reset.get(30, TimeUnit.SECONDS);
             assertThat(this.server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'stats-reset'")).isEqualTo(1);
             assertThat(context.getBean(Outcomes.class).events).containsExactly("unresolved");
+            assertThat(context.getBean(MeterRegistry.class).get("resilientdb.commit.unresolved").tag("pool", "dataSource")
+                .counter().count()).isEqualTo(1);
         });
     }
 
@@ -234,6 +260,15 @@ class CommitOutcomeResolutionTests {
             }
             sleep(Duration.ofMillis(20));
         }
+    }
+
+    private static double resolvedCount(AssertableApplicationContext context, String outcome) {
+        return context.getBean(MeterRegistry.class)
+            .get("resilientdb.commit.resolved")
+            .tag("pool", "dataSource")
+            .tag("outcome", outcome)
+            .counter()
+            .count();
     }
 
     private static void sleep(Duration duration) {
