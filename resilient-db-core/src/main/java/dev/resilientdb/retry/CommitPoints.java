@@ -38,10 +38,6 @@ import org.springframework.util.ClassUtils;
  */
 final class CommitPoints implements TransactionExecutionListener {
 
-    static final CommitPoints LISTENER = new CommitPoints(false);
-
-    private static final CommitPoints JPA_LISTENER = new CommitPoints(true);
-
     private static final String ENTITY_MANAGER_FACTORY = "jakarta.persistence.EntityManagerFactory";
 
     private static final ThreadLocal<Attempt> current = new ThreadLocal<>();
@@ -49,8 +45,12 @@ final class CommitPoints implements TransactionExecutionListener {
     /** Whether the transaction manager's transactions are JPA's, flushed at the commit point. */
     private final boolean flushAtCommitPoint;
 
-    private CommitPoints(boolean flushAtCommitPoint) {
+    /** The transaction manager this listener was added to. */
+    private final PlatformTransactionManager transactionManager;
+
+    private CommitPoints(boolean flushAtCommitPoint, PlatformTransactionManager transactionManager) {
         this.flushAtCommitPoint = flushAtCommitPoint;
+        this.transactionManager = transactionManager;
     }
 
     /**
@@ -63,10 +63,9 @@ final class CommitPoints implements TransactionExecutionListener {
                     + " TransactionExecutionListener (any of Spring's), to see where a commit happens; "
                     + transactionManager.getClass().getName() + " does not");
         }
-        CommitPoints listener = managesJpaTransactions(transactionManager) ? JPA_LISTENER : LISTENER;
         synchronized (configurable) {
-            if (!configurable.getTransactionExecutionListeners().contains(listener)) {
-                configurable.addListener(listener);
+            if (configurable.getTransactionExecutionListeners().stream().noneMatch(CommitPoints.class::isInstance)) {
+                configurable.addListener(new CommitPoints(managesJpaTransactions(transactionManager), transactionManager));
             }
         }
     }
@@ -80,16 +79,19 @@ final class CommitPoints implements TransactionExecutionListener {
 
     /** Starts observing an attempt on this thread, inside any attempt already running here. */
     static Attempt start() {
-        return start(null);
+        return start(null, null);
     }
 
     /**
      * Starts observing an attempt on this thread, inside any attempt already running here.
-     * @param resolver asks each writable transaction of the attempt for its id before its commit;
-     * {@code null} not to
+     * @param resolver asks each writable transaction of the attempt on the transaction manager for its
+     * id before its commit; {@code null} not to
+     * @param transactionManager the transaction manager of the unit of work: transactions of other
+     * managers (another database, perhaps not PostgreSQL) are not asked
      */
-    static Attempt start(@org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
-        Attempt attempt = new Attempt(current.get(), resolver);
+    static Attempt start(@org.springframework.lang.Nullable CommitOutcomeResolver resolver,
+            @org.springframework.lang.Nullable PlatformTransactionManager transactionManager) {
+        Attempt attempt = new Attempt(current.get(), resolver, transactionManager);
         current.set(attempt);
         return attempt;
     }
@@ -140,7 +142,7 @@ final class CommitPoints implements TransactionExecutionListener {
             }
             Attempt running = current.get();
             Commit commit = new Commit(transaction);
-            if (running != null && running.resolver != null && !transaction.isReadOnly()) {
+            if (running != null && running.resolver != null && running.transactionManager == this.transactionManager) {
                 capture(running.resolver, transaction, commit);
             }
             for (Attempt attempt = running; attempt != null; attempt = attempt.parent) {
@@ -149,11 +151,20 @@ final class CommitPoints implements TransactionExecutionListener {
         }
     }
 
+    /**
+     * Asks for the id of a writable transaction. A read-only one on a JDBC connection of Spring's JDBC
+     * or JPA transaction manager wrote nothing: Spring made the connection read-only, and pgjdbc
+     * begins its transactions {@code READ ONLY} then (its default {@code readOnlyMode=transaction}).
+     */
     private static void capture(CommitOutcomeResolver resolver, TransactionExecution transaction, Commit commit) {
         Connection connection = connectionOf(transaction);
-        if (connection != null) {
+        if (connection != null && transaction.isReadOnly()) {
+            commit.wroteNothing = true;
+        }
+        else if (connection != null) {
             try {
                 commit.id = resolver.capture(connection);
+                commit.wroteNothing = commit.id == TransactionId.NONE;
             }
             catch (SQLException ex) {
                 // The connection failed: the commit cannot reach the server on it, and a server never commits without it.
@@ -244,9 +255,14 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private boolean readOnlyRolledBack;
 
-        private Attempt(Attempt parent, @org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
+        @org.springframework.lang.Nullable
+        private final PlatformTransactionManager transactionManager;
+
+        private Attempt(Attempt parent, @org.springframework.lang.Nullable CommitOutcomeResolver resolver,
+                @org.springframework.lang.Nullable PlatformTransactionManager transactionManager) {
             this.parent = parent;
             this.resolver = resolver;
+            this.transactionManager = transactionManager;
         }
 
         @org.springframework.lang.Nullable
@@ -353,6 +369,8 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private boolean neverSent;
 
+        private boolean wroteNothing;
+
         private Commit(TransactionExecution transaction) {
             this.transaction = transaction;
         }
@@ -369,7 +387,7 @@ final class CommitPoints implements TransactionExecutionListener {
          * server had given it no id).
          */
         boolean changedNothing() {
-            return this.neverSent || this.transaction.isReadOnly() || this.id == TransactionId.NONE;
+            return this.neverSent || this.wroteNothing;
         }
 
     }

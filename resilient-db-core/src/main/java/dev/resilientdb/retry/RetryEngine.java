@@ -167,7 +167,8 @@ public final class RetryEngine implements AutoCloseable {
         return retry(unitOfWork, settings, idempotent, definition.isReadOnly(),
                 this.circuitBreakers.forTransactionManager(transactionManager),
                 CallerEntities.of(transactionManager, arguments),
-                TransactionBoundary.holdsConnectionOf(transactionManager), resolverOf(transactionManager));
+                TransactionBoundary.holdsConnectionOf(transactionManager), transactionManager,
+                resolverOf(transactionManager));
     }
 
     @org.springframework.lang.Nullable
@@ -190,7 +191,7 @@ public final class RetryEngine implements AutoCloseable {
     <T> T execute(Supplier<T> unitOfWork, RetrySettings settings, boolean idempotent) {
         try {
             return retry(unitOfWork::get, settings, idempotent, false, this.circuitBreakers.shared(),
-                    CallerEntities.none(), false, null);
+                    CallerEntities.none(), false, null, null);
         }
         catch (RuntimeException | Error ex) {
             throw ex;
@@ -202,13 +203,14 @@ public final class RetryEngine implements AutoCloseable {
 
     private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
             DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities, boolean holdsPoolConnection,
+            @org.springframework.lang.Nullable PlatformTransactionManager transactionManager,
             @org.springframework.lang.Nullable CommitOutcomeResolver resolver) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
                 permitted[0] = true;
                 return retryWithin(unitOfWork, new Call(settings, idempotent, readOnly, circuitBreaker, callerEntities,
-                        holdsPoolConnection, resolver));
+                        holdsPoolConnection, transactionManager, resolver));
             }, readOnly);
         }
         catch (DatabaseUnavailableException ex) {
@@ -297,7 +299,7 @@ public final class RetryEngine implements AutoCloseable {
             call.callerEntities.restore();
         }
         call.unresolved = null;
-        CommitPoints.Attempt commits = CommitPoints.start(call.resolver);
+        CommitPoints.Attempt commits = CommitPoints.start(call.resolver, call.transactionManager);
         try {
             return unitOfWork.run();
         }
@@ -519,13 +521,19 @@ public final class RetryEngine implements AutoCloseable {
         @org.springframework.lang.Nullable
         private final CommitOutcomeResolver resolver;
 
+        /** The transaction manager of the unit of work, whose transactions the resolver may ask about. */
+        @org.springframework.lang.Nullable
+        private final PlatformTransactionManager transactionManager;
+
         /** Why the server could not tell what became of the last attempt's commit. */
         @org.springframework.lang.Nullable
         private String unresolved;
 
         Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker,
                 CallerEntities callerEntities, boolean holdsPoolConnection,
+                @org.springframework.lang.Nullable PlatformTransactionManager transactionManager,
                 @org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
+            this.transactionManager = transactionManager;
             this.resolver = resolver;
             this.callerEntities = callerEntities;
             this.holdsPoolConnection = holdsPoolConnection;
