@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.retry.CommitOutcomeResolutionTests.Outcomes;
 import dev.resilientdb.test.CommitHold;
 import dev.resilientdb.test.LostCommitReply;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.TransactionSystemException;
 
 import static dev.resilientdb.retry.CommitOutcomeResolutionTests.application;
 import static dev.resilientdb.retry.CommitOutcomeResolutionTests.awaitRow;
@@ -164,6 +166,59 @@ class CommitOutcomeRestartTests {
             assertThat(attempts).hasValue(2);
             assertThat(server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'crashed'")).isEqualTo(1);
             assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved aborted");
+        });
+    }
+
+    /**
+     * A role that may not read what identifies the server: the question fails inside a savepoint, the
+     * transaction commits as if nothing had been asked, and resolution is off for the pool (also when
+     * the pool's first transaction wrote nothing and so asked only for the id).
+     */
+    @Test
+    void refusedQuestionNeverFailsTheTransaction() {
+        server.execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC");
+        try {
+            application(server).run(context -> {
+                RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+                JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+                Long before = template.execute(status -> jdbc.queryForObject("SELECT count(*) FROM resolved_rows",
+                        Long.class));
+                assertThat(before).isZero();
+                template.executeWithoutResult(status -> jdbc.update("INSERT INTO resolved_rows VALUES ('refused')"));
+                template.executeWithoutResult(status -> jdbc.update("INSERT INTO resolved_rows VALUES ('refused-2')"));
+                assertThat(server.queryColumn("SELECT id FROM resolved_rows ORDER BY id")).containsExactly("refused",
+                        "refused-2");
+            });
+        }
+        finally {
+            server.execute("GRANT EXECUTE ON FUNCTION pg_control_system() TO PUBLIC");
+        }
+    }
+
+    /**
+     * The question fails after the pool had it answered before (here: the right to read the identity
+     * revoked, on a new connection): there is no savepoint to go back to, the server has aborted the
+     * transaction, and pgjdbc would report its COMMIT, answered ROLLBACK, as a success. The caller gets
+     * the failure instead, and nothing is stored.
+     */
+    @Test
+    void questionThatFailsAfterItWasAnsweredFailsTheCommitInsteadOfLosingItSilently() {
+        application(server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            template.executeWithoutResult(status -> jdbc.update("INSERT INTO resolved_rows VALUES ('answered')"));
+            server.execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC");
+            try {
+                context.getBean(HikariDataSource.class).getHikariPoolMXBean().softEvictConnections();
+                assertThatExceptionOfType(TransactionSystemException.class)
+                    .isThrownBy(() -> template
+                        .executeWithoutResult(status -> jdbc.update("INSERT INTO resolved_rows VALUES ('failed')")))
+                    .withMessageContaining("rolled back");
+                assertThat(server.queryColumn("SELECT id FROM resolved_rows ORDER BY id")).containsExactly("answered");
+            }
+            finally {
+                server.execute("GRANT EXECUTE ON FUNCTION pg_control_system() TO PUBLIC");
+            }
         });
     }
 

@@ -20,8 +20,8 @@ import org.apache.commons.logging.LogFactory;
 /**
  * Finds out from PostgreSQL whether a transaction whose commit reply never arrived committed, for one
  * pool. Before a writable transaction's commit is sent, {@link #capture(Connection)} asks the server,
- * on the transaction's own connection, for the transaction's id and for what identifies the server
- * (one round trip). When the commit's outcome is unknown, {@link #resolve} asks {@code pg_xact_status}
+ * on the transaction's own connection, for the transaction's id (one round trip), and, once per
+ * connection, for what identifies the server. When the commit's outcome is unknown, {@link #resolve} asks {@code pg_xact_status}
  * on a fresh connection of the pool, within the unit of work's deadline.
  * <p>
  * An answer is used only where it is provably about this transaction:
@@ -117,7 +117,9 @@ public final class CommitOutcomeResolver {
      * wrote nothing); {@code null} when the server cannot tell (before PostgreSQL 13, or the role may
      * not read what identifies the server). Never fails the transaction: the first question on a pool
      * runs inside a savepoint, and one that fails is not asked again.
-     * @throws SQLException only when the connection failed, so the commit cannot be sent on it
+     * @throws SQLException when the connection failed, so the commit cannot be sent on it; or, once the
+     * question was answered on the pool before, when it failed all the same (a cancel): the server has
+     * then aborted the transaction, and its commit would only roll it back
      */
     @org.springframework.lang.Nullable
     TransactionId capture(Connection connection) throws SQLException {
@@ -135,11 +137,12 @@ public final class CommitOutcomeResolver {
         try {
             TransactionId id = query(connection);
             connection.releaseSavepoint(savepoint);
-            this.captureProven = true;
+            // Proven only once the identity, not only the id, was read: a transaction without an id reads no identity.
+            this.captureProven = id != TransactionId.NONE;
             return id;
         }
         catch (SQLException ex) {
-            if (SqlStateFailureClassifier.isConnectionFailure(ex) && isConnectionState(ex)) {
+            if (isConnectionFailure(ex)) {
                 throw ex;
             }
             connection.rollback(savepoint);
@@ -148,7 +151,7 @@ public final class CommitOutcomeResolver {
         }
     }
 
-    private static boolean isConnectionState(SQLException ex) {
+    static boolean isConnectionFailure(SQLException ex) {
         String state = ex.getSQLState();
         return state == null || state.startsWith("08") || state.startsWith("57P0");
     }
@@ -195,7 +198,7 @@ public final class CommitOutcomeResolver {
                     }
                     return outcome;
                 }
-                reason = "still in progress";
+                reason = "the transaction was still in progress, or a standby answered,";
             }
             catch (SQLException ex) {
                 if (!SqlStateFailureClassifier.isConnectionFailure(ex) && !SqlStates.isPoolWaitTimeout(ex)) {
@@ -231,6 +234,9 @@ public final class CommitOutcomeResolver {
                 throw ex;
             }
             status = "not reached";
+            if (!connection.getAutoCommit()) {
+                connection.rollback();
+            }
         }
         ServerIdentity answering = ServerIdentity.of(connection);
         if (answering.inRecovery()) {

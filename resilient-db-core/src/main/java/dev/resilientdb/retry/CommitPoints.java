@@ -10,6 +10,7 @@ import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionExecution;
 import org.springframework.transaction.TransactionExecutionListener;
 import org.springframework.transaction.TransactionStatus;
+import org.springframework.transaction.TransactionSystemException;
 import org.springframework.transaction.ConfigurableTransactionManager;
 import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.ResourceTransactionManager;
@@ -167,6 +168,11 @@ final class CommitPoints implements TransactionExecutionListener {
                 commit.wroteNothing = commit.id == TransactionId.NONE;
             }
             catch (SQLException ex) {
+                if (!CommitOutcomeResolver.isConnectionFailure(ex)) {
+                    // The server aborted the transaction, and pgjdbc would report its COMMIT, answered ROLLBACK, as a success.
+                    throw new TransactionSystemException("Could not ask the server for the transaction's id before its "
+                            + "commit; the transaction is rolled back", ex);
+                }
                 // The connection failed: the commit cannot reach the server on it, and a server never commits without it.
                 commit.neverSent = true;
             }
