@@ -23,6 +23,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.DefaultTransactionDefinition;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
@@ -116,6 +117,36 @@ class CommitOutcomeResolutionTests {
             });
             assertThat(result).isEqualTo("both");
             assertThat(this.server.queryColumn("SELECT id FROM resolved_rows ORDER BY id")).containsExactly("inner", "outer");
+        });
+    }
+
+    /**
+     * The reply of an inner {@code REQUIRES_NEW} commit is lost and the server says it committed: part
+     * of the unit of work is stored, so it is not run again, and the caller is told so.
+     */
+    @Test
+    void lostReplyOfAnInnerCommitThatCommittedFailsAfterCommitAndIsNotRunAgain() {
+        LostCommitReply lostReply = LostCommitReply.install(this.server, "resolved_rows");
+        application(this.server).run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class);
+            TransactionTemplate inner = new TransactionTemplate(template.getTransactionManager());
+            inner.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            AtomicInteger attempts = new AtomicInteger();
+            lostReply.loseNextCommitReply();
+            assertThatExceptionOfType(FailedAfterCommitException.class)
+                .isThrownBy(() -> template.executeWithoutResult(status -> {
+                    attempts.incrementAndGet();
+                    jdbc.update("INSERT INTO resolved_rows VALUES ('outer')");
+                    inner.executeWithoutResult(innerStatus -> {
+                        jdbc.update("INSERT INTO resolved_rows VALUES ('inner')");
+                        lostReply.armIfDue(dataSource);
+                    });
+                }));
+            assertThat(attempts).hasValue(1);
+            assertThat(this.server.queryColumn("SELECT id FROM resolved_rows ORDER BY id")).containsExactly("inner");
+            assertThat(context.getBean(Outcomes.class).events).containsExactly("resolved committed");
         });
     }
 

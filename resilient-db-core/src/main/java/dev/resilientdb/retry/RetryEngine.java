@@ -281,7 +281,8 @@ public final class RetryEngine implements AutoCloseable {
         }
         if (call.committed && !call.idempotent && !(failure instanceof FailedAfterCommitException)
                 && !outcomeUnknown(failure)
-                && (call.connectionLost || this.classifier.classify(failure) == FailureClassification.TRANSIENT)) {
+                && (call.connectionLost || call.lostCommitReply
+                        || this.classifier.classify(failure) == FailureClassification.TRANSIENT)) {
             return new FailedAfterCommitException("The unit of work failed after part of it had committed; "
                     + "not run again because it is not marked idempotent", failure);
         }
@@ -299,6 +300,7 @@ public final class RetryEngine implements AutoCloseable {
             call.callerEntities.restore();
         }
         call.unresolved = null;
+        call.lostCommitReply = false;
         CommitPoints.Attempt commits = CommitPoints.start(call.resolver, call.transactionManager);
         try {
             return unitOfWork.run();
@@ -346,7 +348,7 @@ public final class RetryEngine implements AutoCloseable {
             }
             logger.debug("resilient-db: the server says the transaction whose commit reply was lost "
                     + (committed ? "committed" : "did not commit") + " (" + describe(failure) + ")");
-            call.connectionLost = !committed;
+            call.lostCommitReply = true;
             throw failure;
         }
         call.unresolved = outcome.reason();
@@ -422,7 +424,8 @@ public final class RetryEngine implements AutoCloseable {
             logger.warn("resilient-db: attempt " + attempts + " failed after part of the unit of work committed ("
                     + describe(failure) + "); not retried because the unit of work is not marked idempotent");
         }
-        else if (connectionLost || this.classifier.classify(failure) != FailureClassification.NOT_TRANSIENT) {
+        else if (connectionLost || call.lostCommitReply
+                || this.classifier.classify(failure) != FailureClassification.NOT_TRANSIENT) {
             logger.error("resilient-db: giving up after " + attempts + " of at most " + settings.maxAttempts()
                     + " attempts (deadline " + settings.deadline().toMillis() + "ms); last failure " + describe(failure));
             this.listeners.forEach(listener -> listener.onExhausted(attempts, failure));
@@ -440,14 +443,17 @@ public final class RetryEngine implements AutoCloseable {
 
     /**
      * A unit of work whose commit may have happened (unknown outcome, or an inner commit completed)
-     * runs again only when idempotent; anything else only when the classifier calls it transient.
+     * runs again only when idempotent; anything else only when the classifier calls it transient, or
+     * it is a lost commit reply the server has answered for (a lost connection).
      */
-    private boolean isRetryable(Throwable failure, boolean committed, boolean idempotent) {
+    private boolean isRetryable(Throwable failure, boolean committed, boolean idempotent, boolean lostCommitReply) {
         boolean unknown = outcomeUnknown(failure);
+        boolean transientFailure = lostCommitReply
+                || this.classifier.classify(failure) == FailureClassification.TRANSIENT;
         if (unknown || committed) {
-            return idempotent && (unknown || this.classifier.classify(failure) == FailureClassification.TRANSIENT);
+            return idempotent && (unknown || transientFailure);
         }
-        return this.classifier.classify(failure) == FailureClassification.TRANSIENT;
+        return transientFailure;
     }
 
     /** SQLSTATE, exception type and the first line of the driver's message: never SQL, never parameters. */
@@ -525,6 +531,13 @@ public final class RetryEngine implements AutoCloseable {
         @org.springframework.lang.Nullable
         private final PlatformTransactionManager transactionManager;
 
+        /**
+         * Whether the last attempt's commit reply was lost and the server told what became of it: its
+         * failure is a lost connection, transient, whatever the classifier makes of the exception
+         * Spring threw for it ("Connection is closed" from the rollback that followed).
+         */
+        private boolean lostCommitReply;
+
         /** Why the server could not tell what became of the last attempt's commit. */
         @org.springframework.lang.Nullable
         private String unresolved;
@@ -553,7 +566,8 @@ public final class RetryEngine implements AutoCloseable {
                 return false;
             }
             if (this.failedAttempts >= this.settings.maxAttempts() || ownReadOnlyWrite(failure)
-                    || !(this.connectionLost || isRetryable(failure, this.committed, this.idempotent))) {
+                    || !(this.connectionLost
+                            || isRetryable(failure, this.committed, this.idempotent, this.lostCommitReply))) {
                 return false;
             }
             if (SqlStateFailureClassifier.isOptimisticLockingFailure(failure)
