@@ -86,7 +86,7 @@ class CommitOutcomeFailoverTests {
                     DataSource dataSource = context.getBean(DataSource.class);
                     PostgresServer standby = pair.standby();
                     CompletableFuture<Void> failedOver = CompletableFuture.runAsync(() -> {
-                        awaitRow(standby, "synchronous");
+                        CommitOutcomeResolutionTests.awaitRow(standby, "failover_rows", "synchronous");
                         pair.primary().kill();
                         pair.promoteStandby();
                     });
@@ -154,22 +154,6 @@ class CommitOutcomeFailoverTests {
                     "resilient.db.retry.max-interval=500ms", "resilient.db.retry.deadline=30s",
                     "resilient.db.retry.max-attempts=50", "resilient.db.retry.resolve-commit-outcome=true")
             .withPropertyValues(properties);
-    }
-
-    private static void awaitRow(PostgresServer server, String id) {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (server.queryLong("SELECT count(*) FROM failover_rows WHERE id = '" + id + "'") == 0) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Row " + id + " did not reach the standby within 30 s");
-            }
-            try {
-                Thread.sleep(20);
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(ex);
-            }
-        }
     }
 
 }

@@ -284,10 +284,15 @@ class CommitOutcomeResolutionTests {
     }
 
     static void awaitRow(PostgresServer server, String id) {
+        awaitRow(server, "resolved_rows", id);
+    }
+
+    /** Waits until the row is committed and visible on the server (a standby too, once replayed). */
+    static void awaitRow(PostgresServer server, String table, String id) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = '" + id + "'") == 0) {
+        while (server.queryLong("SELECT count(*) FROM " + table + " WHERE id = '" + id + "'") == 0) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Row " + id + " was not committed within 30 s");
+                throw new IllegalStateException("Row " + id + " of " + table + " was not visible within 30 s");
             }
             sleep(Duration.ofMillis(20));
         }

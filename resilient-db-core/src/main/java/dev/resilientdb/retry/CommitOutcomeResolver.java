@@ -142,18 +142,13 @@ public final class CommitOutcomeResolver {
             return id;
         }
         catch (SQLException ex) {
-            if (isConnectionFailure(ex)) {
+            if (SqlStateFailureClassifier.isConnectionFailure(ex)) {
                 throw ex;
             }
             connection.rollback(savepoint);
             refuse("the server refused the question", ex);
             return null;
         }
-    }
-
-    static boolean isConnectionFailure(SQLException ex) {
-        String state = ex.getSQLState();
-        return state == null || state.startsWith("08") || state.startsWith("57P0");
     }
 
     private void refuse(String why, @org.springframework.lang.Nullable SQLException ex) {

@@ -168,7 +168,7 @@ final class CommitPoints implements TransactionExecutionListener {
                 commit.wroteNothing = commit.id == TransactionId.NONE;
             }
             catch (SQLException ex) {
-                if (!CommitOutcomeResolver.isConnectionFailure(ex)) {
+                if (!SqlStateFailureClassifier.isConnectionFailure(ex)) {
                     // The server aborted the transaction, and pgjdbc would report its COMMIT, answered ROLLBACK, as a success.
                     throw new TransactionSystemException("Could not ask the server for the transaction's id before its "
                             + "commit; the transaction is rolled back", ex);
