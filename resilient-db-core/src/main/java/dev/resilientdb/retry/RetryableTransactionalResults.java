@@ -4,6 +4,7 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 
 import org.springframework.aop.framework.AbstractAdvisingBeanPostProcessor;
+import org.springframework.aop.framework.Advised;
 import org.springframework.aop.support.DefaultPointcutAdvisor;
 import org.springframework.transaction.NoTransactionException;
 import org.springframework.transaction.interceptor.TransactionAspectSupport;
@@ -19,6 +20,15 @@ public class RetryableTransactionalResults extends AbstractAdvisingBeanPostProce
     public RetryableTransactionalResults(RetryableTransactionalAdvisor retryAdvisor) {
         this.advisor = new DefaultPointcutAdvisor(retryAdvisor.getPointcut(), new ResultKeeper());
         setBeforeExistingAdvisors(false);
+    }
+
+    /**
+     * Only proxies that exist already (those of the transaction and retry advice) get the advice: a bean
+     * without them is not retried, and a proxy of its own would change the bean's type for nothing.
+     */
+    @Override
+    protected boolean isEligible(Object bean, String beanName) {
+        return bean instanceof Advised && super.isEligible(bean, beanName);
     }
 
     private static final class ResultKeeper implements MethodInterceptor {
