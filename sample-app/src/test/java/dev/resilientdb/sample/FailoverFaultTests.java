@@ -133,7 +133,7 @@ class FailoverFaultTests {
         long sinceFault = firstSuccessAfter(result, faultAt);
         String checks = String.format(Locale.ROOT, "%s; lost writes: 0 (every 201 on the new primary); exactly once: yes; "
                 + "usage = 201s: %s; fault → first 201 on the new primary: %d ms; no restart of the application",
-                this.retried.summary(), result.usageMatches() ? "yes" : "NO",
+                this.retried.summary() + this.retried.commitOutcomes(), result.usageMatches() ? "yes" : "NO",
                 Duration.ofNanos(run.backNanos() - faultAt).toMillis() + firstWrite);
         ReliabilityReport.add(fault, result, firstWrite + " ms", checks);
         assertThat(sinceFault).as("a 201 after the fault").isGreaterThanOrEqualTo(0);

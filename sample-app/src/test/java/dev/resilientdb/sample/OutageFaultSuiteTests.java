@@ -285,7 +285,8 @@ class OutageFaultSuiteTests {
         ExactlyOnce.assertEveryCreatedJobStoredExactlyOnce(result, database);
         ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
         String recovery = (run.backNanos() > 0) ? firstSuccessAfter(result, run.backNanos()) + " ms" : "n/a";
-        ReliabilityReport.add(fault, result, recovery, this.retried.summary() + "; exactly once: yes; usage = 201s: "
+        ReliabilityReport.add(fault, result, recovery, this.retried.summary() + this.retried.commitOutcomes()
+                + "; exactly once: yes; usage = 201s: "
                 + (result.usageMatches() ? "yes" : "NO"));
         assertThat(result.usageMatches()).isTrue();
         assertThat(result.serverErrors()).as("5xx during " + fault).isZero();

@@ -80,7 +80,8 @@ class PgBouncerRestartFaultTests {
             .min()
             .orElse(-1);
         ReliabilityReport.add("P1. PgBouncer (transaction mode) restarted: every client connection closed, back on its port",
-                result, recovery + " ms", this.retried.summary() + "; exactly once: yes; usage = 201s: "
+                result, recovery + " ms", this.retried.summary() + this.retried.commitOutcomes()
+                        + "; exactly once: yes; usage = 201s: "
                         + (result.usageMatches() ? "yes" : "NO"));
         assertThat(result.usageMatches()).isTrue();
         assertThat(result.serverErrors()).as("5xx").isZero();

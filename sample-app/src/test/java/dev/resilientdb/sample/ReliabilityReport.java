@@ -75,7 +75,10 @@ final class ReliabilityReport {
                     : existing.substring(0, (begin >= 0) ? begin : existing.length()).stripTrailing() + "\n";
             String matrix = Files.exists(MATRIX_ROWS) ? matrix(Files.readAllLines(MATRIX_ROWS))
                     : (begin >= 0 && end > begin) ? existing.substring(begin, end + MATRIX_END.length()) + "\n" : "";
-            String document = faults + (matrix.isEmpty() ? "" : "\n" + matrix);
+            // Sections other suites write after the matrix (JpaTransfersUnderFaultsTests) stay as they are.
+            String others = (begin >= 0 && end > begin) ? existing.substring(end + MATRIX_END.length()).strip() : "";
+            String document = faults + (matrix.isEmpty() ? "" : "\n" + matrix)
+                    + (others.isEmpty() ? "" : "\n" + others + "\n");
             Files.writeString(RESULTS, document);
             if (Boolean.getBoolean("reliability.doc")) {
                 Files.createDirectories(DOCUMENT.getParent());

@@ -21,6 +21,12 @@ class RetriedSqlStates implements TransactionRetryListener {
 
     private final AtomicLong refused = new AtomicLong();
 
+    private final AtomicLong resolvedCommitted = new AtomicLong();
+
+    private final AtomicLong resolvedAborted = new AtomicLong();
+
+    private final AtomicLong unresolved = new AtomicLong();
+
     @Override
     public void onRetry(int attempt, Throwable failure, Duration delay) {
         this.counts.computeIfAbsent(String.valueOf(SqlStates.of(failure)), state -> new AtomicLong()).incrementAndGet();
@@ -29,6 +35,25 @@ class RetriedSqlStates implements TransactionRetryListener {
     @Override
     public void onRetryRefused(int attempt, Throwable failure) {
         this.refused.incrementAndGet();
+    }
+
+    @Override
+    public void onCommitOutcomeResolved(String pool, boolean committed) {
+        (committed ? this.resolvedCommitted : this.resolvedAborted).incrementAndGet();
+    }
+
+    @Override
+    public void onCommitOutcomeUnresolved(String pool, String reason) {
+        this.unresolved.incrementAndGet();
+    }
+
+    /** "lost commit replies: 2 committed, 5 not, 0 unknown", or "" when no reply was lost. */
+    String commitOutcomes() {
+        long committed = this.resolvedCommitted.get();
+        long aborted = this.resolvedAborted.get();
+        long unknown = this.unresolved.get();
+        return (committed + aborted + unknown == 0) ? ""
+                : "; lost commit replies: " + committed + " committed, " + aborted + " not, " + unknown + " unknown";
     }
 
     /** Retries the retry budget refused: each ends its unit of work with the failure (a 503 in the sample). */
@@ -44,6 +69,9 @@ class RetriedSqlStates implements TransactionRetryListener {
     void reset() {
         this.counts.clear();
         this.refused.set(0);
+        this.resolvedCommitted.set(0);
+        this.resolvedAborted.set(0);
+        this.unresolved.set(0);
     }
 
     /** "retried: 57P01×12, 08006×3", or "no retries". */
