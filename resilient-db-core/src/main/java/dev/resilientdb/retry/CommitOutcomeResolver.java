@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import javax.sql.DataSource;
@@ -80,16 +79,6 @@ public final class CommitOutcomeResolver {
      */
     @org.springframework.lang.Nullable
     private final Map<Connection, ServerIdentity> identities;
-
-    /**
-     * @param dataSource the pool whose transactions are resolved, where the question is asked
-     * @param name the pool's name, for meters and logs
-     * @param askInterval the pause before asking again, while the server is unreachable or the
-     * transaction still in progress
-     */
-    public CommitOutcomeResolver(DataSource dataSource, String name, Duration askInterval) {
-        this(dataSource, name, askInterval, true);
-    }
 
     /**
      * @param dataSource the pool whose transactions are resolved, where the question is asked
@@ -314,10 +303,6 @@ public final class CommitOutcomeResolver {
             return this.committed != null;
         }
 
-    }
-
-    static long deadlineIn(Duration left) {
-        return System.nanoTime() + TimeUnit.NANOSECONDS.convert(left);
     }
 
 }
