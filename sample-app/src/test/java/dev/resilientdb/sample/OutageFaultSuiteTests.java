@@ -20,13 +20,17 @@ import dev.resilientdb.sample.load.LoadDriver.Outcome;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
@@ -40,10 +44,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * real faults hit its PostgreSQL. For every fault: no acknowledged write lost or applied twice, and
  * usage counters equal the 201s; for outages shorter than the retry deadline, no 5xx at all; for a
  * longer one, fast 503s once fail-fast engages, probes that keep answering, and throughput back
- * within 2 s of the database. Each fault's numbers go to {@link ReliabilityReport}.
+ * within 2 s of the database. The log an operator reads stays quiet for every fault the sample rides
+ * out: no ERROR line, no stack trace, one summary line of the episode; in the longer outage, one
+ * line per failure a caller got. Each fault's numbers go to {@link ReliabilityReport}.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(OutputCaptureExtension.class)
 @Import(RetriedSqlStates.Recording.class)
 class OutageFaultSuiteTests {
 
@@ -57,6 +64,9 @@ class OutageFaultSuiteTests {
      * fail-fast 503s took over 100 ms, however fast the application was.
      */
     private static final Duration FAIL_FAST = Duration.ofSeconds(1);
+
+    /** Longest wait for the summary of a fault episode after the load stopped. */
+    private static final Duration SUMMARY_WAIT = Duration.ofSeconds(20);
 
     /** Outage of fault 1b: most of the sample's 10 s retry deadline. */
     private static final Duration OUTAGE = Duration.ofSeconds(8);
@@ -73,6 +83,13 @@ class OutageFaultSuiteTests {
 
     @Autowired
     RetriedSqlStates retried;
+
+    private CapturedOutput output;
+
+    @BeforeEach
+    void captureLog(CapturedOutput output) {
+        this.output = output;
+    }
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
@@ -272,7 +289,14 @@ class OutageFaultSuiteTests {
                 Duration.ofNanos(engaged.startNanos() - stoppedAt[0]).toSeconds(), fastShare * 100, afterEngaged.size(),
                 percentile(fastMillis, 50), percentile(fastMillis, 99),
                 probeMillis.stream().mapToLong(Long::longValue).max().orElse(-1), unknownToClient.size());
-        ReliabilityReport.add("7. outage of 30 s (longer than the 10 s retry deadline)", result, recoveryMillis + " ms", checks);
+        LogLines log = run.log();
+        ReliabilityReport.add("7. outage of 30 s (longer than the 10 s retry deadline)", result, recoveryMillis + " ms",
+                checks + "; log: " + log.counts());
+        // Callers got failures: each is said once, by the starter, in one line without a stack trace.
+        assertThat(log.stackTraceLines()).as("stack-trace lines logged during the outage").isZero();
+        assertThat(log.errors()).as("ERROR lines: the starter's, one per failed unit of work and one as fail-fast engages")
+            .allMatch(line -> line.contains("resilient-db: "))
+            .hasSizeLessThanOrEqualTo((int) result.serverErrors() + 1);
         assertThat(afterEngaged.stream().filter(outcome -> outcome.status() >= 200 && outcome.status() < 300)).isEmpty();
         assertThat(fastShare).isGreaterThan(0.9);
         assertThat(livenessStatuses).isNotEmpty().containsOnly(200);
@@ -285,12 +309,18 @@ class OutageFaultSuiteTests {
         ExactlyOnce.assertEveryCreatedJobStoredExactlyOnce(result, database);
         ExactlyOnce.assertUsageEqualsStoredJobs(result, database);
         String recovery = (run.backNanos() > 0) ? firstSuccessAfter(result, run.backNanos()) + " ms" : "n/a";
+        LogLines log = run.log();
+        boolean retriedAny = !this.retried.summary().equals("no retries");
+        List<String> summaries = retriedAny ? log.awaitSummaries(SUMMARY_WAIT) : log.summaries();
         ReliabilityReport.add(fault, result, recovery, this.retried.summary() + this.retried.commitOutcomes()
                 + "; exactly once: yes; usage = 201s: "
-                + (result.usageMatches() ? "yes" : "NO"));
+                + (result.usageMatches() ? "yes" : "NO") + "; log: " + log.counts());
         assertThat(result.usageMatches()).isTrue();
         assertThat(result.serverErrors()).as("5xx during " + fault).isZero();
         assertThat(result.connectionErrors()).isZero();
+        assertThat(log.errors()).as("ERROR lines logged during " + fault + " that every caller rode out").isEmpty();
+        assertThat(log.stackTraceLines()).as("stack-trace lines logged during " + fault).isZero();
+        assertThat(summaries).as("summary lines of the episode (none without retries)").hasSize(retriedAny ? 1 : 0);
     }
 
     private void assertReachedTheApplication() {
@@ -314,9 +344,10 @@ class OutageFaultSuiteTests {
         }
         sleep(LOAD_BEFORE_FAULT);
         this.retried.reset();
+        LogLines log = LogLines.from(this.output);
         long back = fault.getAsLong();
         sleep(after);
-        return new FaultRun(load.stop(), back);
+        return new FaultRun(load.stop(), back, log);
     }
 
     private static long percentile(long[] sorted, int percentile) {
@@ -406,8 +437,9 @@ class OutageFaultSuiteTests {
      *
      * @param result every request's outcome
      * @param backNanos {@link System#nanoTime()} when the database was back, or -1
+     * @param log what was logged from the fault on
      */
-    record FaultRun(LoadDriver.Result result, long backNanos) {
+    record FaultRun(LoadDriver.Result result, long backNanos, LogLines log) {
     }
 
 }
