@@ -9,6 +9,7 @@ import dev.resilientdb.retry.DatabaseUnavailableException;
 import dev.resilientdb.retry.EntityStateNotRetryableException;
 import dev.resilientdb.retry.FailedAfterCommitException;
 import dev.resilientdb.retry.FailureClassification;
+import dev.resilientdb.retry.RetryEngine;
 import dev.resilientdb.retry.SqlStateFailureClassifier;
 import dev.resilientdb.retry.SqlStates;
 import dev.resilientdb.retry.TransientFailureClassifier;
@@ -107,7 +108,7 @@ public class DatabaseProblemResponses {
      */
     @ExceptionHandler
     public ResponseEntity<ProblemDetail> commitOutcomeUnknown(CommitOutcomeUnknownException ex) {
-        logger.warn("resilient-db: answering 503, commit outcome unknown: " + describe(ex));
+        logOnce("answering 503, commit outcome unknown: ", ex);
         return commitOutcomeUnknown();
     }
 
@@ -119,7 +120,7 @@ public class DatabaseProblemResponses {
      */
     @ExceptionHandler
     public ResponseEntity<ProblemDetail> failedAfterCommit(FailedAfterCommitException ex) {
-        logger.warn("resilient-db: answering 500, failed after part of the unit of work committed: " + describe(ex));
+        logOnce("answering 500, failed after part of the unit of work committed: ", ex);
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.INTERNAL_SERVER_ERROR,
                 "The request failed after part of the change was saved, so it was not repeated. Check what was saved "
                         + "before repeating the request, or repeat it with the same idempotency key.");
@@ -136,7 +137,7 @@ public class DatabaseProblemResponses {
      */
     @ExceptionHandler
     public ResponseEntity<ProblemDetail> entityStateNotRetryable(EntityStateNotRetryableException ex) {
-        // The engine has logged the refusal, with what to change, once at WARN.
+        // The engine has logged the refusal, with what to change, once at ERROR.
         logger.debug("resilient-db: answering 503, not retried because of the caller's entities: " + describe(ex));
         ResponseEntity<ProblemDetail> answer = unavailable(this.retryAfter);
         ProblemDetail problem = answer.getBody();
@@ -164,14 +165,29 @@ public class DatabaseProblemResponses {
         }
         FailureClassification classification = this.classifier.classify(ex);
         if (classification == FailureClassification.COMMIT_OUTCOME_UNKNOWN) {
-            logger.warn("resilient-db: answering 503, commit outcome unknown: " + describe(ex));
+            logOnce("answering 503, commit outcome unknown: ", ex);
             return commitOutcomeUnknown();
         }
         if (classification != FailureClassification.TRANSIENT) {
             throw ex;
         }
-        logger.warn("resilient-db: answering 503, database unavailable: " + describe(ex));
+        logOnce("answering 503, database unavailable: ", ex);
         return unavailable(this.retryAfter);
+    }
+
+    /**
+     * Logs the answer at WARN, unless the retry engine has said already, at ERROR, why the caller gets
+     * this failure: then at DEBUG, so that an operator reads it once.
+     */
+    private static void logOnce(String answer, Throwable ex) {
+        if (RetryEngine.hasReported(ex)) {
+            if (logger.isDebugEnabled()) {
+                logger.debug("resilient-db: " + answer + describe(ex));
+            }
+        }
+        else {
+            logger.warn("resilient-db: " + answer + describe(ex));
+        }
     }
 
     private static ResponseEntity<ProblemDetail> unavailable(Duration retryAfter) {

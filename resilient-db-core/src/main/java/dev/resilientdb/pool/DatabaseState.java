@@ -82,6 +82,11 @@ public final class DatabaseState implements AutoCloseable {
         });
     }
 
+    /** The pool's name. */
+    public String name() {
+        return this.name;
+    }
+
     /** The state now. */
     public Snapshot current() {
         return this.current;
@@ -200,11 +205,13 @@ public final class DatabaseState implements AutoCloseable {
             Snapshot now = new Snapshot(availability, this.outageStartedAtInstant, reason, failingFast);
             this.current = now;
             if (was.availability() == DatabaseAvailability.UP) {
-                logger.warn("resilient-db: the database of " + this.name + " is " + now.describe()
+                // Units of work ride it out so far; the retry engine sums the episode up at WARN when it is over.
+                logger.info("resilient-db: the database of " + this.name + " is " + now.describe()
                         + "; units of work retry, and fail fast if it lasts " + this.failFastAfter.toMillis() + "ms");
             }
             if (failingFast && !was.failingFast()) {
-                logger.warn("resilient-db: the database of " + this.name + " is " + now.describe()
+                // Callers get failures from now on: said once.
+                logger.error("resilient-db: the database of " + this.name + " is " + now.describe()
                         + "; calls fail fast until it answers again");
                 turn();
             }
@@ -229,8 +236,14 @@ public final class DatabaseState implements AutoCloseable {
         }
         Snapshot now = new Snapshot(DatabaseAvailability.UP, Instant.now(), null, false);
         this.current = now;
-        logger.warn("resilient-db: the database of " + this.name + " answers again (" + evidence + ") after being "
-                + was.describe() + " for " + Duration.between(was.since(), now.since()).toMillis() + "ms");
+        String back = "resilient-db: the database of " + this.name + " answers again (" + evidence + ") after being "
+                + was.describe() + " for " + Duration.between(was.since(), now.since()).toMillis() + "ms";
+        if (was.failingFast()) {
+            logger.warn(back + "; calls are served again");
+        }
+        else {
+            logger.info(back);
+        }
         turn();
         this.listeners.forEach(listener -> listener.accept(now));
     }

@@ -70,10 +70,14 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
             .build());
         this.breaker.getEventPublisher().onStateTransition(event -> {
             CircuitBreaker.State to = event.getStateTransition().getToState();
-            logger.warn("resilient-db: circuit breaker " + event.getStateTransition().getFromState() + " -> " + to
-                    + ((to == CircuitBreaker.State.OPEN)
-                            ? ": the database keeps failing with connection errors; calls fail fast until it answers again"
-                            : ""));
+            if (to == CircuitBreaker.State.OPEN) {
+                // Callers get failures from now on: said once.
+                logger.error("resilient-db: circuit breaker " + event.getStateTransition().getFromState() + " -> " + to
+                        + ": the database keeps failing with connection errors; calls fail fast until it answers again");
+            }
+            else {
+                logger.info("resilient-db: circuit breaker " + event.getStateTransition().getFromState() + " -> " + to);
+            }
             this.stateListeners.forEach(listener -> listener.accept(state()));
         });
     }
@@ -202,6 +206,11 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         if (this.databaseState != null) {
             this.databaseState.close();
         }
+    }
+
+    /** The name of the pool whose database state decides, or {@code default} for a breaker deciding from outcomes. */
+    public String name() {
+        return (this.databaseState != null) ? this.databaseState.name() : "default";
     }
 
     /**

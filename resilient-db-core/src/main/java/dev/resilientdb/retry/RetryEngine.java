@@ -29,8 +29,12 @@ import org.springframework.transaction.TransactionSystemException;
  * moving between libraries changes neither the annotation nor the template API. Thread-safe; one
  * instance serves the whole application.
  * <p>
- * Each retry is logged at WARN with the attempt, SQLSTATE and delay; giving up after transient
- * failures is logged once at ERROR. Neither log line carries SQL or parameters. After
+ * A fault the retries ride out is said once per pool, at WARN, when it is over ({@link RetryEpisodes}:
+ * how many units of work retried, since when, the longest wait); each attempt is logged at DEBUG with
+ * its SQLSTATE and delay. What a caller gets instead of a result (a unit of work that gives up, an
+ * unknown commit outcome, a refusal) is logged once, at ERROR, in one line with the SQLSTATE and the
+ * decision, and {@linkplain #hasReported(Throwable) marked as reported}, so that the web layer does not
+ * say it again. No log line carries SQL or parameters. After
  * {@link #close()} (application shutdown), a unit of work waiting to retry stops waiting and its
  * last failure is thrown.
  */
@@ -53,6 +57,8 @@ public final class RetryEngine implements AutoCloseable {
     private final RetryLoop loop;
 
     private final Function<DataSource, CommitOutcomeResolver> resolvers;
+
+    private final RetryEpisodes episodes = new RetryEpisodes();
 
     /** An engine with neither circuit breaker nor retry budget. */
     public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
@@ -228,40 +234,64 @@ public final class RetryEngine implements AutoCloseable {
             if (call.failedAttempts > 0) {
                 this.listeners.forEach(listener -> listener.onSuccessAfterRetry(call.failedAttempts + 1, call.lastFailure));
             }
+            call.ended(true);
             return result;
         }
         catch (Throwable ex) {
-            int attempts = Math.max(call.failedAttempts, 1);
-            if (call.entitiesNotRetryable != null) {
-                logger.warn("resilient-db: not retrying after attempt " + attempts + " (" + describe(ex) + ") because "
-                        + call.callerEntities.whyNotRetryable() + "; pass the id and load the entity inside the method");
-                throw call.entitiesNotRetryable;
+            call.ended(false);
+            Throwable surfaced = surfaced(ex, call);
+            if (reportGivingUp(ex, call)) {
+                ReportedFailures.add(surfaced);
             }
-            if (call.shuttingDown) {
-                logger.warn("resilient-db: not retrying after attempt " + attempts
-                        + " because the application is shutting down; last failure " + describe(ex));
-            }
-            else if (call.refused) {
-                logger.warn("resilient-db: not retrying after attempt " + attempts + " because the retry budget is spent; "
-                        + "failure " + describe(ex));
-                this.listeners.forEach(listener -> listener.onRetryRefused(attempts, ex));
-            }
-            else if (call.waitsOnItself) {
-                logger.warn("resilient-db: not retrying after attempt " + attempts + " because the pool had no "
-                        + "connection for a new transaction while this thread's suspended transaction holds one of its "
-                        + "connections, so waiting again cannot free one (raise resilient.db.pool.max-size above the "
-                        + "number of concurrent outer transactions, or avoid REQUIRES_NEW); failure " + describe(ex));
-            }
-            else if (call.breakerOpen) {
-                // The database's state said once, at WARN, that calls fail fast; each caller it stops is detail.
-                logger.debug("resilient-db: not retrying after attempt " + attempts
-                        + " because calls fail fast now; failure " + describe(ex));
-            }
-            else {
-                giveUp(ex, attempts, call);
-            }
-            throw surfaced(ex, call);
+            throw surfaced;
         }
+    }
+
+    /**
+     * Logs, once, why the caller gets a failure instead of a result.
+     * @return whether it was said (or the database's state said it for every caller it stops)
+     */
+    private boolean reportGivingUp(Throwable ex, Call call) {
+        int attempts = Math.max(call.failedAttempts, 1);
+        if (call.entitiesNotRetryable != null) {
+            logger.error("resilient-db: not retrying after attempt " + attempts + " (" + describe(ex) + ") because "
+                    + call.callerEntities.whyNotRetryable() + "; pass the id and load the entity inside the method");
+            return true;
+        }
+        if (call.shuttingDown) {
+            logger.warn("resilient-db: not retrying after attempt " + attempts
+                    + " because the application is shutting down; last failure " + describe(ex));
+        }
+        else if (call.refused) {
+            logger.error("resilient-db: not retrying after attempt " + attempts + " because the retry budget is spent; "
+                    + "failure " + describe(ex));
+            this.listeners.forEach(listener -> listener.onRetryRefused(attempts, ex));
+        }
+        else if (call.waitsOnItself) {
+            logger.error("resilient-db: not retrying after attempt " + attempts + " because the pool had no "
+                    + "connection for a new transaction while this thread's suspended transaction holds one of its "
+                    + "connections, so waiting again cannot free one (raise resilient.db.pool.max-size above the "
+                    + "number of concurrent outer transactions, or avoid REQUIRES_NEW); failure " + describe(ex));
+        }
+        else if (call.breakerOpen) {
+            // The database's state said once, at ERROR, that calls fail fast; each caller it stops is detail.
+            logger.debug("resilient-db: not retrying after attempt " + attempts
+                    + " because calls fail fast now; failure " + describe(ex));
+        }
+        else {
+            return giveUp(ex, attempts, call);
+        }
+        return true;
+    }
+
+    /**
+     * Whether a retry engine has logged this failure, or one of its causes, as what a caller gets: the
+     * web layer, which answers the caller, then logs it at DEBUG only.
+     * @param failure what reached the caller
+     * @return whether it was said already
+     */
+    public static boolean hasReported(Throwable failure) {
+        return ReportedFailures.contains(failure);
     }
 
     /**
@@ -271,6 +301,9 @@ public final class RetryEngine implements AutoCloseable {
      * in an exception that says what happened.
      */
     private Throwable surfaced(Throwable failure, Call call) {
+        if (call.entitiesNotRetryable != null) {
+            return call.entitiesNotRetryable;
+        }
         if (call.breakerOpen && !(failure instanceof DatabaseUnavailableException)) {
             return call.circuitBreaker.unavailable(failure);
         }
@@ -404,24 +437,26 @@ public final class RetryEngine implements AutoCloseable {
     public void close() {
         this.closed.countDown();
         this.circuitBreakers.close();
+        this.episodes.close();
     }
 
-    private void giveUp(Throwable failure, int attempts, Call call) {
+    /** Logs a unit of work that gives up; returns whether it did (not for a failure that is not transient). */
+    private boolean giveUp(Throwable failure, int attempts, Call call) {
         if (call.ownReadOnlyWrite(failure)) {
-            return;
+            return false;
         }
         RetrySettings settings = call.settings;
         boolean idempotent = call.idempotent;
         boolean committed = call.committed;
         boolean connectionLost = call.connectionLost;
         if (outcomeUnknown(failure) && !idempotent) {
-            logger.warn("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
+            logger.error("resilient-db: commit outcome unknown after attempt " + attempts + " (" + describe(failure)
                     + ((call.unresolved != null && call.resolver != null) ? "; not resolved: " + call.unresolved : "")
                     + "); not retried because the unit of work is not marked idempotent");
             this.listeners.forEach(listener -> listener.onCommitOutcomeUnknown(attempts, failure));
         }
         else if (committed && !idempotent) {
-            logger.warn("resilient-db: attempt " + attempts + " failed after part of the unit of work committed ("
+            logger.error("resilient-db: attempt " + attempts + " failed after part of the unit of work committed ("
                     + describe(failure) + "); not retried because the unit of work is not marked idempotent");
         }
         else if (connectionLost || call.lostCommitReply
@@ -430,6 +465,10 @@ public final class RetryEngine implements AutoCloseable {
                     + " attempts (deadline " + settings.deadline().toMillis() + "ms); last failure " + describe(failure));
             this.listeners.forEach(listener -> listener.onExhausted(attempts, failure));
         }
+        else {
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -538,6 +577,10 @@ public final class RetryEngine implements AutoCloseable {
          */
         private boolean lostCommitReply;
 
+        /** The fault episode of the pool this unit of work retried in; {@code null} until it retries. */
+        @org.springframework.lang.Nullable
+        private RetryEpisodes.Episode episode;
+
         /** Why the server could not tell what became of the last attempt's commit. */
         @org.springframework.lang.Nullable
         private String unresolved;
@@ -554,6 +597,13 @@ public final class RetryEngine implements AutoCloseable {
             this.idempotent = idempotent;
             this.readOnly = readOnly;
             this.circuitBreaker = circuitBreaker;
+        }
+
+        /** Tells the fault episode this unit of work retried in, if any, how it ended. */
+        void ended(boolean succeeded) {
+            if (this.episode != null) {
+                this.episode.ended(succeeded, System.nanoTime() - this.startedAt);
+            }
         }
 
         @Override
@@ -630,8 +680,14 @@ public final class RetryEngine implements AutoCloseable {
          */
         @Override
         public boolean pause() {
-            logger.warn("resilient-db: attempt " + this.failedAttempts + " of " + this.settings.maxAttempts()
-                    + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
+            if (this.episode == null) {
+                this.episode = episodes.join(this.circuitBreaker.name());
+            }
+            this.episode.failed(this.lastFailure);
+            if (logger.isDebugEnabled()) {
+                logger.debug("resilient-db: attempt " + this.failedAttempts + " of " + this.settings.maxAttempts()
+                        + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
+            }
             listeners.forEach(listener -> listener.onRetry(this.failedAttempts, this.lastFailure, this.delay));
             DatabaseState databaseState = this.circuitBreaker.databaseState();
             boolean cutShort = false;
