@@ -21,6 +21,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.annotation.DirtiesContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -35,6 +36,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.datasource.hikari.transaction-isolation=TRANSACTION_SERIALIZABLE")
 @Import(RetriedSqlStates.Recording.class)
+// Its server stops with the class: a cached context would probe it for ever and log the outage into later tests.
+@DirtiesContext
 class ContentionFaultTests {
 
     private static PostgresServer database;

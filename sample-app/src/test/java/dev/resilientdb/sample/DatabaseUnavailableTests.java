@@ -23,6 +23,7 @@ import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.annotation.DirtiesContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -36,6 +37,8 @@ import static org.assertj.core.api.Assertions.assertThat;
         properties = { "resilient.db.retry.deadline=3s", "resilient.db.retry.max-attempts=3",
                 "resilient.db.circuit-breaker.open-after=30s" })
 @ExtendWith(OutputCaptureExtension.class)
+// Its server stops with the class: a cached context would probe it for ever and log the outage into later tests.
+@DirtiesContext
 class DatabaseUnavailableTests {
 
     private static PostgresServer database;
