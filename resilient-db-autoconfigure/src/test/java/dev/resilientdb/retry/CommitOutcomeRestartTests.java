@@ -143,6 +143,45 @@ class CommitOutcomeRestartTests {
             });
     }
 
+    /**
+     * An idempotent unit of work runs again after a commit whose outcome is unknown (the server stopped
+     * while it held the commit, and stays down); when its retries then run out on lost connections,
+     * the caller is told the outcome is unknown, not just "connection failed", which a web client
+     * would take as "nothing was stored, send it again".
+     */
+    @Test
+    void idempotentUnitOfWorkThatRunsOutOfRetriesAfterAnUnknownCommitSaysTheOutcomeIsUnknown() {
+        CommitHold hold = CommitHold.install(server, "resolved_rows");
+        application(server, "resilient.db.retry.resolve-commit-outcome=false", "resilient.db.retry.deadline=3s",
+                "resilient.db.circuit-breaker.open-after=30s").run(context -> {
+            RetryingTransactionTemplate template = context.getBean(RetryingTransactionTemplate.class).idempotent();
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            DataSource dataSource = context.getBean(DataSource.class);
+            AtomicInteger attempts = new AtomicInteger();
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
+                hold.awaitHeldCommit();
+                server.stop();
+            });
+            try {
+                assertThatExceptionOfType(CommitOutcomeUnknownException.class)
+                    .isThrownBy(() -> template.executeWithoutResult(status -> {
+                        jdbc.update("INSERT INTO resolved_rows VALUES ('stopped')");
+                        if (attempts.incrementAndGet() == 1) {
+                            hold.arm(dataSource);
+                        }
+                    }))
+                    .withMessageContaining("committing attempt 1")
+                    .satisfies((ex) -> assertThat(SqlStateFailureClassifier.isCommitOutcomeUnknown(ex.getCause())).isFalse());
+                stopped.get(60, TimeUnit.SECONDS);
+            }
+            finally {
+                server.start();
+            }
+            // The fast shutdown aborted the held commit, and no later attempt reached the server.
+            assertThat(server.queryLong("SELECT count(*) FROM resolved_rows WHERE id = 'stopped'")).isZero();
+        });
+    }
+
     @Test
     void crashDuringTheCommitIsRetriedAndStoredOnce() {
         CommitHold hold = CommitHold.install(server, "resolved_rows");

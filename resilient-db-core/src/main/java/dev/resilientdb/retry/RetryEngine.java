@@ -273,6 +273,10 @@ public final class RetryEngine implements AutoCloseable {
                     + "connections, so waiting again cannot free one (raise resilient.db.pool.max-size above the "
                     + "number of concurrent outer transactions, or avoid REQUIRES_NEW); failure " + describe(ex));
         }
+        else if (call.breakerOpen && call.outcomeLeftUnknown) {
+            logger.error("resilient-db: not retrying after attempt " + attempts + " because calls fail fast now, "
+                    + "commit outcome of attempt " + call.outcomeLeftUnknownAttempt + " unknown; failure " + describe(ex));
+        }
         else if (call.breakerOpen) {
             // The database's state said once, at ERROR, that calls fail fast; each caller it stops is detail.
             logger.debug("resilient-db: not retrying after attempt " + attempts
@@ -304,6 +308,12 @@ public final class RetryEngine implements AutoCloseable {
         if (call.entitiesNotRetryable != null) {
             return call.entitiesNotRetryable;
         }
+        if (call.outcomeLeftUnknown && !outcomeUnknown(failure) && endedTransiently(failure, call)) {
+            // Nothing an attempt after the unknown commit learned says whether it happened.
+            return new CommitOutcomeUnknownException("The connection failed while committing attempt "
+                    + call.outcomeLeftUnknownAttempt + "; the transaction may or may not have committed, and the "
+                    + "retries that followed failed too", failure);
+        }
         if (call.breakerOpen && !(failure instanceof DatabaseUnavailableException)) {
             return call.circuitBreaker.unavailable(failure);
         }
@@ -320,6 +330,16 @@ public final class RetryEngine implements AutoCloseable {
                     + "not run again because it is not marked idempotent", failure);
         }
         return failure;
+    }
+
+    /**
+     * Whether the call ended on a failure that says nothing of what was stored: a transient one the
+     * retries ran out on, the breaker's refusal, or the application shutting down.
+     */
+    private boolean endedTransiently(Throwable failure, Call call) {
+        return call.breakerOpen || call.shuttingDown || call.refused || call.connectionLost || call.lostCommitReply
+                || failure instanceof DatabaseUnavailableException
+                || this.classifier.classify(failure) == FailureClassification.TRANSIENT;
     }
 
     /**
@@ -462,7 +482,9 @@ public final class RetryEngine implements AutoCloseable {
         else if (connectionLost || call.lostCommitReply
                 || this.classifier.classify(failure) != FailureClassification.NOT_TRANSIENT) {
             logger.error("resilient-db: giving up after " + attempts + " of at most " + settings.maxAttempts()
-                    + " attempts (deadline " + settings.deadline().toMillis() + "ms); last failure " + describe(failure));
+                    + " attempts (deadline " + settings.deadline().toMillis() + "ms)"
+                    + ((outcomeUnknown(failure) || call.outcomeLeftUnknown) ? ", commit outcome unknown" : "")
+                    + "; last failure " + describe(failure));
             this.listeners.forEach(listener -> listener.onExhausted(attempts, failure));
         }
         else {
@@ -581,6 +603,14 @@ public final class RetryEngine implements AutoCloseable {
         @org.springframework.lang.Nullable
         private RetryEpisodes.Episode episode;
 
+        /**
+         * Whether an attempt's commit outcome stayed unknown (and the unit of work, idempotent, ran
+         * again): if the call then fails, the caller must be told that something may have been stored.
+         */
+        private boolean outcomeLeftUnknown;
+
+        private int outcomeLeftUnknownAttempt;
+
         /** Why the server could not tell what became of the last attempt's commit. */
         @org.springframework.lang.Nullable
         private String unresolved;
@@ -610,6 +640,10 @@ public final class RetryEngine implements AutoCloseable {
         public boolean retryAfter(Throwable failure) {
             this.failedAttempts++;
             this.lastFailure = failure;
+            if (!this.outcomeLeftUnknown && outcomeUnknown(failure)) {
+                this.outcomeLeftUnknown = true;
+                this.outcomeLeftUnknownAttempt = this.failedAttempts;
+            }
             this.delay = delayAfter(failure);
             if (closed.getCount() == 0) {
                 this.shuttingDown = true;
