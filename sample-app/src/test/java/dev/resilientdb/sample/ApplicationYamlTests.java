@@ -2,34 +2,44 @@ package dev.resilientdb.sample;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigDecimal;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
+import org.springframework.boot.convert.DurationStyle;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The sample's {@code application.yml} lists every {@code resilient.db.*} property the starter has
- * (from the configuration metadata the starter ships), each with a comment, and no property the
- * starter does not know.
+ * The sample's {@code application.yml} lists only what it changes: every {@code resilient.db.*}
+ * property in it is one the starter has (from the configuration metadata the starter ships), set to
+ * a value other than its default, and each has a comment.
  */
 class ApplicationYamlTests {
 
     private static final Path APPLICATION_YAML = Path.of("src/main/resources/application.yml");
 
     @Test
-    void everyResilientDbPropertyIsListedAndNoUnknownOne() throws IOException {
-        assertThat(yamlKeys()).isEqualTo(metadataKeys());
+    void everyResilientDbPropertyIsOneTheStarterHas() throws IOException {
+        assertThat(yamlValues()).isNotEmpty();
+        assertThat(metadataDefaults().keySet()).containsAll(yamlValues().keySet());
+    }
+
+    @Test
+    void everyResilientDbPropertyChangesItsDefault() throws IOException {
+        Map<String, String> defaults = metadataDefaults();
+        yamlValues().forEach((key, value) -> assertThat(sameValue(value, defaults.get(key)))
+            .as(key + ": " + value + " is the default; leave it out").isFalse());
     }
 
     @Test
@@ -51,16 +61,17 @@ class ApplicationYamlTests {
         }
     }
 
-    private static Set<String> yamlKeys() throws IOException {
+    private static Map<String, String> yamlValues() throws IOException {
         Map<String, Object> yaml = new Yaml().load(Files.readString(APPLICATION_YAML));
-        Set<String> keys = new TreeSet<>();
-        flatten("", yaml, keys);
-        keys.removeIf((key) -> !key.startsWith("resilient.db."));
-        return keys;
+        Map<String, String> values = new TreeMap<>();
+        flatten("", yaml, values);
+        values.keySet().removeIf((key) -> !key.startsWith("resilient.db."));
+        return values;
     }
 
-    private static Set<String> metadataKeys() throws IOException {
-        Set<String> keys = new TreeSet<>();
+    /** Every property of the starter, with its default value as the metadata gives it ({@code null}: none). */
+    private static Map<String, String> metadataDefaults() throws IOException {
+        Map<String, String> defaults = new TreeMap<>();
         ObjectMapper json = new ObjectMapper();
         for (URL resource : Collections.list(
                 ApplicationYamlTests.class.getClassLoader().getResources("META-INF/spring-configuration-metadata.json"))) {
@@ -68,23 +79,46 @@ class ApplicationYamlTests {
                 for (JsonNode property : json.readTree(in).path("properties")) {
                     String name = property.get("name").asString();
                     if (name.startsWith("resilient.db.")) {
-                        keys.add(name);
+                        JsonNode value = property.get("defaultValue");
+                        defaults.put(name, (value != null && !value.isNull()) ? value.asString() : null);
                     }
                 }
             }
         }
-        assertThat(keys).as("configuration metadata of the starter").isNotEmpty();
-        return keys;
+        assertThat(defaults).as("configuration metadata of the starter").isNotEmpty();
+        return defaults;
+    }
+
+    /** Whether a value from the file is the default: as text, as a number, or as a duration. */
+    private static boolean sameValue(String value, String defaultValue) {
+        if (defaultValue == null) {
+            return false;
+        }
+        if (value.equalsIgnoreCase(defaultValue)) {
+            return true;
+        }
+        try {
+            return new BigDecimal(value).compareTo(new BigDecimal(defaultValue)) == 0;
+        }
+        catch (NumberFormatException notNumbers) {
+            // Not both numbers: durations, perhaps.
+        }
+        try {
+            return DurationStyle.detectAndParse(value).equals(DurationStyle.detectAndParse(defaultValue));
+        }
+        catch (IllegalArgumentException notDurations) {
+            return false;
+        }
     }
 
     @SuppressWarnings("unchecked")
-    private static void flatten(String prefix, Map<String, Object> map, Set<String> keys) {
+    private static void flatten(String prefix, Map<String, Object> map, Map<String, String> values) {
         map.forEach((key, value) -> {
             if (value instanceof Map<?, ?> nested) {
-                flatten(prefix + key + ".", (Map<String, Object>) nested, keys);
+                flatten(prefix + key + ".", (Map<String, Object>) nested, values);
             }
             else {
-                keys.add(prefix + key);
+                values.put(prefix + key, String.valueOf(value));
             }
         });
     }

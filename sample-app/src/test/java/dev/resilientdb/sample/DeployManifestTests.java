@@ -111,7 +111,7 @@ class DeployManifestTests {
         Set<String> clusterKeys = flatKeys("", clusterYaml);
         assertThat(clusterKeys).isEqualTo(flatKeys("", packagedApplicationYaml()));
         assertThat(clusterKeys).anyMatch((key) -> key.startsWith("resilient.db.pool."))
-            .anyMatch((key) -> key.startsWith("resilient.db.driver."));
+            .anyMatch((key) -> key.startsWith("resilient.db.retry."));
     }
 
     @Test
