@@ -18,6 +18,7 @@ import dev.resilientdb.retry.DatabaseCircuitBreaker;
 import dev.resilientdb.retry.DatabaseCircuitBreakers;
 import dev.resilientdb.retry.RetryBudget;
 import dev.resilientdb.retry.RetryEngine;
+import dev.resilientdb.retry.RetryObservationConvention;
 import dev.resilientdb.retry.RetrySettings;
 import dev.resilientdb.retry.RetryableTransactionalAdvisor;
 import dev.resilientdb.retry.RetryableTransactionalResults;
@@ -28,6 +29,7 @@ import dev.resilientdb.retry.TransactionManagersObservingPostProcessor;
 import dev.resilientdb.retry.TransactionRetryListener;
 import dev.resilientdb.retry.TransientFailureClassifier;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -85,7 +87,8 @@ public class ResilientDbRetryAutoConfiguration {
     @ConditionalOnMissingBean
     RetryEngine resilientDbRetryEngine(TransientFailureClassifier classifier,
             ObjectProvider<TransactionRetryListener> listeners, ResilientDbProperties properties,
-            ObjectProvider<DataSource> dataSource) {
+            ObjectProvider<DataSource> dataSource, ObjectProvider<ObservationRegistry> observationRegistry,
+            ObjectProvider<RetryObservationConvention> observationConvention) {
         ResilientDbProperties.CircuitBreaker breaker = properties.getCircuitBreaker();
         DatabaseCircuitBreakers circuitBreakers = breaker.isEnabled()
                 ? new DatabaseCircuitBreakers(pool -> circuitBreaker(breaker, properties, pool), dataSource.getIfUnique(),
@@ -94,8 +97,11 @@ public class ResilientDbRetryAutoConfiguration {
         ResilientDbProperties.Budget budget = properties.getRetry().getBudget();
         RetryBudget retryBudget = budget.isEnabled() ? new RetryBudget(budget.getRatio(), budget.getMinRetriesPerSecond())
                 : RetryBudget.unlimited();
-        return new RetryEngine(new FrameworkRetryLoop(), classifier, listeners.orderedStream().toList(), circuitBreakers,
-                retryBudget, commitOutcomeResolvers(properties));
+        RetryEngine engine = new RetryEngine(new FrameworkRetryLoop(), classifier, listeners.orderedStream().toList(),
+                circuitBreakers, retryBudget, commitOutcomeResolvers(properties));
+        observationRegistry.ifAvailable(engine::setObservationRegistry);
+        observationConvention.ifAvailable(engine::setObservationConvention);
+        return engine;
     }
 
     /**

@@ -16,6 +16,9 @@ import dev.resilientdb.pool.DatabaseAvailability;
 import dev.resilientdb.pool.DatabaseState;
 import dev.resilientdb.pool.TransactionManagerDataSources;
 import dev.resilientdb.retry.CommitOutcomeResolver.CommitOutcome;
+import dev.resilientdb.retry.RetryObservationContext.Outcome;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -34,7 +37,8 @@ import org.springframework.transaction.TransactionSystemException;
  * its SQLSTATE and delay. What a caller gets instead of a result (a unit of work that gives up, an
  * unknown commit outcome, a refusal) is logged once, at ERROR, in one line with the SQLSTATE and the
  * decision, and {@linkplain #hasReported(Throwable) marked as reported}, so that the web layer does not
- * say it again. No log line carries SQL or parameters. After
+ * say it again. No log line carries SQL or parameters. With an {@link ObservationRegistry}, each unit
+ * of work that retries is observed ({@link RetryObservationDocumentation}). After
  * {@link #close()} (application shutdown), a unit of work waiting to retry stops waiting and its
  * last failure is thrown.
  */
@@ -59,6 +63,13 @@ public final class RetryEngine implements AutoCloseable {
     private final Function<DataSource, CommitOutcomeResolver> resolvers;
 
     private final RetryEpisodes episodes = new RetryEpisodes();
+
+    private static final RetryObservationConvention DEFAULT_OBSERVATION_CONVENTION = new DefaultRetryObservationConvention();
+
+    private volatile ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
+
+    @org.springframework.lang.Nullable
+    private volatile RetryObservationConvention observationConvention;
 
     /** An engine with neither circuit breaker nor retry budget. */
     public RetryEngine(RetryLoop loop, TransientFailureClassifier classifier, List<TransactionRetryListener> listeners) {
@@ -101,6 +112,23 @@ public final class RetryEngine implements AutoCloseable {
         this.listeners = List.copyOf(listeners);
         this.circuitBreakers = circuitBreakers;
         this.budget = budget;
+    }
+
+    /**
+     * Observes each unit of work that retries, from its first failed attempt to its end, with the
+     * failed attempts as events; units of work that do not retry are not observed. None by default.
+     * @param observationRegistry the registry to observe with
+     */
+    public void setObservationRegistry(ObservationRegistry observationRegistry) {
+        this.observationRegistry = observationRegistry;
+    }
+
+    /**
+     * Replaces the names and tags of those observations ({@link DefaultRetryObservationConvention}).
+     * @param observationConvention the convention, or {@code null} for the default one
+     */
+    public void setObservationConvention(@org.springframework.lang.Nullable RetryObservationConvention observationConvention) {
+        this.observationConvention = observationConvention;
     }
 
     /** The state of the circuit breaker of the application's DataSource, for metrics. */
@@ -234,12 +262,12 @@ public final class RetryEngine implements AutoCloseable {
             if (call.failedAttempts > 0) {
                 this.listeners.forEach(listener -> listener.onSuccessAfterRetry(call.failedAttempts + 1, call.lastFailure));
             }
-            call.ended(true);
+            call.ended(null);
             return result;
         }
         catch (Throwable ex) {
-            call.ended(false);
             Throwable surfaced = surfaced(ex, call);
+            call.ended(surfaced);
             if (reportGivingUp(ex, call)) {
                 ReportedFailures.add(surfaced);
             }
@@ -520,6 +548,21 @@ public final class RetryEngine implements AutoCloseable {
     /** SQLSTATE, exception type and the first line of the driver's message: never SQL, never parameters. */
     static String describe(Throwable failure) {
         String state = SqlStates.of(failure);
+        Throwable cause = saying(failure);
+        String message = (cause.getMessage() != null) ? cause.getMessage().lines().findFirst().orElse("") : "";
+        if (message.length() > 160) {
+            message = message.substring(0, 160) + "...";
+        }
+        return "SQLSTATE " + ((state != null) ? state : "none") + " (" + cause.getClass().getSimpleName() + ": " + message
+                + ")";
+    }
+
+    /** The simple name of the exception that says what failed: the first {@link SQLException} down the chain. */
+    static String failureType(Throwable failure) {
+        return saying(failure).getClass().getSimpleName();
+    }
+
+    private static Throwable saying(Throwable failure) {
         Throwable cause = failure;
         for (Throwable current = failure; current != null; current = SqlStates.next(current)) {
             cause = current;
@@ -527,12 +570,7 @@ public final class RetryEngine implements AutoCloseable {
                 break;
             }
         }
-        String message = (cause.getMessage() != null) ? cause.getMessage().lines().findFirst().orElse("") : "";
-        if (message.length() > 160) {
-            message = message.substring(0, 160) + "...";
-        }
-        return "SQLSTATE " + ((state != null) ? state : "none") + " (" + cause.getClass().getSimpleName() + ": " + message
-                + ")";
+        return cause;
     }
 
     /**
@@ -611,6 +649,16 @@ public final class RetryEngine implements AutoCloseable {
 
         private int outcomeLeftUnknownAttempt;
 
+        /** The observation of this unit of work's retries; {@code null} until it retries, or when not observed. */
+        @org.springframework.lang.Nullable
+        private Observation observation;
+
+        @org.springframework.lang.Nullable
+        private Observation.Scope observationScope;
+
+        @org.springframework.lang.Nullable
+        private RetryObservationContext observationContext;
+
         /** Why the server could not tell what became of the last attempt's commit. */
         @org.springframework.lang.Nullable
         private String unresolved;
@@ -629,11 +677,74 @@ public final class RetryEngine implements AutoCloseable {
             this.circuitBreaker = circuitBreaker;
         }
 
-        /** Tells the fault episode this unit of work retried in, if any, how it ended. */
-        void ended(boolean succeeded) {
+        /**
+         * Tells the fault episode this unit of work retried in, if any, how it ended, and ends its observation.
+         * @param surfaced what the caller gets instead of a result, {@code null} when it succeeded
+         */
+        void ended(@org.springframework.lang.Nullable Throwable surfaced) {
             if (this.episode != null) {
-                this.episode.ended(succeeded, System.nanoTime() - this.startedAt);
+                this.episode.ended(surfaced == null, System.nanoTime() - this.startedAt);
             }
+            if (this.observation != null) {
+                this.observationContext.ended(outcomeOf(surfaced),
+                        (surfaced == null) ? this.failedAttempts + 1 : this.failedAttempts);
+                if (surfaced != null) {
+                    this.observation.error(surfaced);
+                }
+                this.observationScope.close();
+                this.observation.stop();
+            }
+        }
+
+        private Outcome outcomeOf(@org.springframework.lang.Nullable Throwable surfaced) {
+            if (surfaced == null) {
+                return Outcome.RECOVERED;
+            }
+            if (surfaced instanceof CommitOutcomeUnknownException || outcomeUnknown(surfaced)) {
+                return Outcome.COMMIT_OUTCOME_UNKNOWN;
+            }
+            if (surfaced instanceof FailedAfterCommitException) {
+                return Outcome.FAILED_AFTER_COMMIT;
+            }
+            if (this.breakerOpen || surfaced instanceof DatabaseUnavailableException) {
+                return Outcome.FAILED_FAST;
+            }
+            if (this.refused) {
+                return Outcome.BUDGET_SPENT;
+            }
+            if (this.shuttingDown) {
+                return Outcome.SHUTDOWN;
+            }
+            boolean transientFailure = this.connectionLost || this.lostCommitReply
+                    || classifier.classify(this.lastFailure) != FailureClassification.NOT_TRANSIENT;
+            if (this.waitsOnItself || this.entitiesNotRetryable != null || ownReadOnlyWrite(this.lastFailure)
+                    || !transientFailure) {
+                return Outcome.NOT_RETRYABLE;
+            }
+            return Outcome.GAVE_UP;
+        }
+
+        /**
+         * Opens the unit of work's observation at its first retry, in scope until it ends (so that the
+         * later attempts' own observations are its children), and adds the failed attempt to it.
+         */
+        private void observeFailedAttempt() {
+            if (this.observation == null) {
+                ObservationRegistry registry = observationRegistry;
+                if (registry.isNoop()) {
+                    return;
+                }
+                RetryObservationContext context = new RetryObservationContext(this.circuitBreaker.name());
+                this.observationContext = context;
+                this.observation = RetryObservationDocumentation.RETRIED_UNIT_OF_WORK
+                    .observation(observationConvention, DEFAULT_OBSERVATION_CONVENTION, () -> context, registry)
+                    .start();
+                this.observationScope = this.observation.openScope();
+            }
+            this.observationContext.attemptFailed(this.failedAttempts, this.lastFailure);
+            String state = SqlStates.of(this.lastFailure);
+            this.observation.event(RetryObservationDocumentation.Events.ATTEMPT_FAILED.format(this.failedAttempts,
+                    (state != null) ? state : "none", failureType(this.lastFailure), this.delay.toMillis()));
         }
 
         @Override
@@ -718,6 +829,7 @@ public final class RetryEngine implements AutoCloseable {
                 this.episode = episodes.join(this.circuitBreaker.name());
             }
             this.episode.failed(this.lastFailure);
+            observeFailedAttempt();
             if (logger.isDebugEnabled()) {
                 logger.debug("resilient-db: attempt " + this.failedAttempts + " of " + this.settings.maxAttempts()
                         + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
