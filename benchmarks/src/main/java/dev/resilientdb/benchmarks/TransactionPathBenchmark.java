@@ -11,6 +11,9 @@ import dev.resilientdb.retry.RetryableTransactional;
 import dev.resilientdb.retry.RetryingTransactionTemplate;
 import dev.resilientdb.test.PostgresServer;
 import dev.resilientdb.test.PostgresServers;
+import io.micrometer.core.instrument.observation.DefaultMeterObservationHandler;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -189,6 +192,14 @@ public class TransactionPathBenchmark {
         @Bean
         Counters counters(JdbcTemplate jdbc) {
             return new Counters(jdbc);
+        }
+
+        /** Observations on, as with Spring Boot's Actuator: a unit of work pays for them only when it retries. */
+        @Bean
+        ObservationRegistry observationRegistry() {
+            ObservationRegistry registry = ObservationRegistry.create();
+            registry.observationConfig().observationHandler(new DefaultMeterObservationHandler(new SimpleMeterRegistry()));
+            return registry;
         }
 
     }

@@ -107,7 +107,9 @@ final class TransactionPathRun {
                 + "production. Raw JDBC runs the statement in autocommit: one round trip instead of the "
                 + "transaction's `BEGIN`/`UPDATE`/`COMMIT` (pgjdbc sends `BEGIN` with the first statement). "
                 + "With `resolve-commit-outcome=true`, each writable transaction asks the server for its id before "
-                + "its commit: one more round trip.\n\n");
+                + "its commit: one more round trip. Both contexts have an `ObservationRegistry` with Micrometer's "
+                + "meter handler, as with Spring Boot's Actuator; a unit of work is observed only when it retries, "
+                + "so none of these is.\n\n");
         markdown.append(table.markdown()).append('\n');
         markdown.append("![throughput of each path](").append(CHART).append(")\n\n");
         markdown.append("Run in ").append(seconds).append(" s with:\n\n");
