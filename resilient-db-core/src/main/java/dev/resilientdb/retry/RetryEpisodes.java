@@ -142,7 +142,8 @@ final class RetryEpisodes implements AutoCloseable {
         /** An attempt of a unit of work of the episode failed, and it runs again. */
         synchronized void failed(Throwable failure) {
             String state = SqlStates.of(failure);
-            this.states.add((state != null) ? state : "none");
+            // Without a SQLSTATE (an exhausted pool, a closed connection) the exception's type says what failed.
+            this.states.add((state != null) ? state : "none (" + RetryEngine.failureType(failure) + ")");
             this.lastActivity = System.nanoTime();
         }
 
