@@ -85,11 +85,7 @@ public final class DatabaseProbe implements AutoCloseable {
         this.timeout = timeout;
         this.applicationName = applicationName;
         this.primaryWanted = wantsPrimary(dataSource);
-        this.executor = Executors.newSingleThreadExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "resilient-db-probe-" + applicationName);
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.executor = Executors.newSingleThreadExecutor(DaemonThreads.named("resilient-db-probe-" + applicationName));
     }
 
     /** Checks the database with a round trip, within the timeout. */

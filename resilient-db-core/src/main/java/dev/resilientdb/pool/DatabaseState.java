@@ -75,11 +75,7 @@ public final class DatabaseState implements AutoCloseable {
         this.probe = probe;
         this.probeInterval = probeInterval;
         this.failFastAfter = failFastAfter;
-        this.probes = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "resilient-db-state-" + name);
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.probes = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("resilient-db-state-" + name));
     }
 
     /** The pool's name. */

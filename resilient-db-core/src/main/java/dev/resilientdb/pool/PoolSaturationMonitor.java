@@ -58,11 +58,7 @@ public class PoolSaturationMonitor implements SmartLifecycle {
 
     @Override
     public synchronized void start() {
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "resilient-db-pool-monitor");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("resilient-db-pool-monitor"));
         long period = this.sampleInterval.toMillis();
         this.scheduler.scheduleWithFixedDelay(this::sample, period, period, TimeUnit.MILLISECONDS);
     }

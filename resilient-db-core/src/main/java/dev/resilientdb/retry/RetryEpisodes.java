@@ -10,6 +10,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import dev.resilientdb.pool.DaemonThreads;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -73,11 +74,8 @@ final class RetryEpisodes implements AutoCloseable {
         if (this.timer == null && !this.closed) {
             synchronized (this) {
                 if (this.timer == null && !this.closed) {
-                    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
-                        Thread thread = new Thread(runnable, "resilient-db-retry-episodes");
-                        thread.setDaemon(true);
-                        return thread;
-                    });
+                    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
+                            DaemonThreads.named("resilient-db-retry-episodes"));
                     timer.setRemoveOnCancelPolicy(true);
                     this.timer = timer;
                 }

@@ -106,7 +106,10 @@ class GracefulShutdownTests {
 
         assertThat(exited).as("application exited after SIGTERM").isTrue();
         assertThat(Files.readString(log)).contains("Commencing graceful shutdown")
-            .contains("Graceful shutdown complete");
+            .contains("Graceful shutdown complete")
+            // Tomcat stops before the beans are destroyed: a thread of the starter's that holds the web
+            // application's class loader would be reported as a leak at every shutdown.
+            .doesNotContain("appears to have started a thread named [resilient-db");
         assertThat(answeredAfterSignal).as("requests in flight at the signal").isNotEmpty();
         assertThat(inFlight).as("requests sent before the signal").allSatisfy((outcome) -> assertThat(outcome.status())
             .as(outcome.error() != null ? outcome.error() : "status").isEqualTo(201));
