@@ -206,6 +206,20 @@ final class CommitPoints implements TransactionExecutionListener {
         }
     }
 
+    /**
+     * A transaction manager of the starter found, at a rollback of the calling thread, that the fault
+     * had already closed the transaction's connection, and did not let the rollback's failure replace
+     * the one that broke the unit of work. The attempts under way on the thread then lost their
+     * connection, whatever the application's exception says: with Hibernate, a query that fails in a
+     * transaction already marked rollback-only returns {@code null} instead of throwing (HHH-12472),
+     * so the unit of work may fail with an exception of its own, such as a missing entity.
+     */
+    static void rolledBackOnClosedConnection() {
+        for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
+            attempt.rolledBackOnClosedConnection = true;
+        }
+    }
+
     @Override
     public void afterRollback(TransactionExecution transaction, Throwable rollbackFailure) {
         for (Attempt attempt = current.get(); attempt != null; attempt = attempt.parent) {
@@ -258,6 +272,8 @@ final class CommitPoints implements TransactionExecutionListener {
         private boolean commitFailed;
 
         private boolean rollbackFailed;
+
+        private boolean rolledBackOnClosedConnection;
 
         private boolean readOnlyRolledBack;
 
@@ -353,14 +369,17 @@ final class CommitPoints implements TransactionExecutionListener {
 
         /**
          * Whether the attempt lost its connection before any commit: a rollback failed, and the
-         * failure is a connection failure. Spring's transaction advice then throws the rollback's
-         * failure (often without a SQLSTATE: "Connection is closed") instead of the one that broke
-         * the unit of work, which was transient; nothing can have committed.
+         * failure is a connection failure (Spring's transaction advice then throws the rollback's
+         * failure, often without a SQLSTATE: "Connection is closed", instead of the one that broke the
+         * unit of work, which was transient), or the starter's transaction manager found the
+         * connection closed at the rollback. Nothing can have committed.
          * @param failure what the attempt threw
          */
         boolean connectionLostBeforeCommit(Throwable failure) {
-            return this.rollbackFailed && !this.committed && !this.outcomeUnknown && !this.commitFailed
-                    && this.committing.isEmpty() && SqlStateFailureClassifier.isConnectionFailure(failure);
+            boolean nothingCommitted = !this.committed && !this.outcomeUnknown && !this.commitFailed
+                    && this.committing.isEmpty();
+            return nothingCommitted && (this.rolledBackOnClosedConnection
+                    || (this.rollbackFailed && SqlStateFailureClassifier.isConnectionFailure(failure)));
         }
 
     }

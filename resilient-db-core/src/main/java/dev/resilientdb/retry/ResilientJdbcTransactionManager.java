@@ -37,6 +37,7 @@ public class ResilientJdbcTransactionManager extends JdbcTransactionManager {
         Connection connection = connectionOf(status);
         if (connection != null && isClosed(connection)) {
             logger.debug("Not rolling back on a closed connection: the server discards the transaction with its session");
+            CommitPoints.rolledBackOnClosedConnection();
             return;
         }
         try {
@@ -47,6 +48,7 @@ public class ResilientJdbcTransactionManager extends JdbcTransactionManager {
                 throw ex;
             }
             logger.debug("Rollback failed as the connection broke: the server discards the transaction with its session");
+            CommitPoints.rolledBackOnClosedConnection();
         }
     }
 
