@@ -49,6 +49,17 @@ class SqlStateFailureClassifierTests {
         assertThat(this.classifier.classify(new DataIntegrityViolationException("translated", sql))).isEqualTo(NOT_TRANSIENT);
     }
 
+    /** PgBouncer sends its refusals as 08P01, a connection exception; these never mend by waiting. */
+    @Test
+    void pgBouncerRefusalsOfTheLoginOrOfAStartupParameterAreNotTransient() {
+        assertThat(this.classifier.classify(new SQLException("FATAL: unsupported startup parameter: options", "08P01")))
+            .isEqualTo(NOT_TRANSIENT);
+        assertThat(this.classifier.classify(new SQLException("FATAL: password authentication failed", "08P01")))
+            .isEqualTo(NOT_TRANSIENT);
+        assertThat(this.classifier.classify(new SQLException("FATAL: server login has been failing, try again later "
+                + "(server_login_retry)", "08P01"))).isEqualTo(TRANSIENT);
+    }
+
     @Test
     void statementTimeoutIsNotRetriedAlthoughSpringCallsItTransient() {
         assertThat(this.classifier.classify(new QueryTimeoutException("cancelled", new SQLException("x", "57014"))))

@@ -49,6 +49,10 @@ public final class DatabaseStartupWait {
                 if (SqlStates.isLoginRejected(ex)) {
                     throw new IllegalStateException(loginRejected(ex), ex);
                 }
+                if (SqlStates.isPgBouncerStartupParameterRefusal(ex)) {
+                    throw new IllegalStateException("PgBouncer refused a startup parameter of the connection; waiting "
+                            + "for the database does not mend that", ex);
+                }
                 remaining = patience.minus(Duration.ofNanos(System.nanoTime() - start));
                 if (remaining.compareTo(backOff) <= 0) {
                     throw new IllegalStateException("The database did not accept a connection within "

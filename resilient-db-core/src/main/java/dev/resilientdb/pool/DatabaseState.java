@@ -275,7 +275,7 @@ public final class DatabaseState implements AutoCloseable {
      */
     @Nullable
     static DatabaseAvailability evidenceOf(Throwable failure) {
-        if (SqlStates.isLoginRejected(failure)) {
+        if (SqlStates.isRefusedForGood(failure)) {
             return null;
         }
         if (SqlStates.isPgBouncerLoginBackOff(failure)) {

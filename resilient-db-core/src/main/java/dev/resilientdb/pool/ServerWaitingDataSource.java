@@ -115,11 +115,11 @@ public final class ServerWaitingDataSource implements DataSource {
 
     /**
      * Connection exceptions (class 08) and "cannot connect now" (57P03: starting up, shutting down),
-     * but not PgBouncer's login refusals, which it sends as 08P01.
+     * but not PgBouncer's refusals of the login or of a startup parameter, which it sends as 08P01.
      */
     private static boolean serverNotAnswering(SQLException ex) {
         String state = SqlStates.of(ex);
-        return state != null && (state.startsWith("08") || state.equals("57P03")) && !SqlStates.isLoginRejected(ex);
+        return state != null && (state.startsWith("08") || state.equals("57P03")) && !SqlStates.isRefusedForGood(ex);
     }
 
     /** Whether the database state knows of an outage, and the pool still runs. */

@@ -230,7 +230,7 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         }
         String state = SqlStates.of(failure);
         return state != null && (state.startsWith("08") || state.startsWith("57P0") || state.equals("53300"))
-                && !SqlStates.isLoginRejected(failure);
+                && !SqlStates.isRefusedForGood(failure);
     }
 
 }

@@ -78,7 +78,7 @@ public class SqlStateFailureClassifier implements TransientFailureClassifier {
         }
         String state = SqlStates.of(failure);
         if (state != null) {
-            return SqlStates.isLoginRejected(failure) ? FailureClassification.NOT_TRANSIENT : classifyState(state);
+            return SqlStates.isRefusedForGood(failure) ? FailureClassification.NOT_TRANSIENT : classifyState(state);
         }
         if (contains(failure, SQLTransientConnectionException.class) || contains(failure, SQLRecoverableException.class)
                 || (contains(failure, TransientDataAccessException.class) && !contains(failure, QueryTimeoutException.class))

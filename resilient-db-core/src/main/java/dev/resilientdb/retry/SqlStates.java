@@ -60,6 +60,30 @@ public final class SqlStates {
                 || (PROTOCOL_VIOLATION.equals(state) && isPgBouncerLoginRefusal(failure));
     }
 
+    /**
+     * Whether PgBouncer refused a startup parameter the driver sent (08P01 "unsupported startup
+     * parameter: options", PgBouncer's answer to pgjdbc's {@code options} when resilient.db.driver.pooler
+     * does not say it is there): a configuration it never accepts, so waiting or retrying does not mend it.
+     */
+    public static boolean isPgBouncerStartupParameterRefusal(Throwable failure) {
+        for (Throwable current = failure; current != null; current = next(current)) {
+            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql.getMessage() != null
+                    && sql.getMessage().contains("unsupported startup parameter")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the server, or the pooler in front of it, refused the connection for good:
+     * {@linkplain #isLoginRejected(Throwable) the login}, or
+     * {@linkplain #isPgBouncerStartupParameterRefusal(Throwable) a startup parameter}.
+     */
+    public static boolean isRefusedForGood(Throwable failure) {
+        return isLoginRejected(failure) || isPgBouncerStartupParameterRefusal(failure);
+    }
+
     private static boolean isPgBouncerLoginRefusal(Throwable failure) {
         for (Throwable current = failure; current != null; current = next(current)) {
             if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql.getMessage() != null) {
