@@ -14,8 +14,8 @@ import java.util.function.Consumer;
 import dev.resilientdb.retry.SqlStates;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
-import org.springframework.lang.Nullable;
 
 /**
  * One pool's view of its database, kept from direct evidence rather than from counting calls: a

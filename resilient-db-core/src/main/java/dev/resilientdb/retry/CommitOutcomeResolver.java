@@ -15,6 +15,7 @@ import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Finds out from PostgreSQL whether a transaction whose commit reply never arrived committed, for one
@@ -77,7 +78,7 @@ public final class CommitOutcomeResolver {
      * read earlier is still the one to compare with. Behind a pooler that hands a client connection
      * other server connections, read for every transaction instead ({@code null}).
      */
-    @org.springframework.lang.Nullable
+    @Nullable
     private final Map<Connection, ServerIdentity> identities;
 
     /**
@@ -110,7 +111,7 @@ public final class CommitOutcomeResolver {
      * question was answered on the pool before, when it failed all the same (a cancel): the server has
      * then aborted the transaction, and its commit would only roll it back
      */
-    @org.springframework.lang.Nullable
+    @Nullable
     TransactionId capture(Connection connection) throws SQLException {
         if (this.captureRefused) {
             return null;
@@ -140,7 +141,7 @@ public final class CommitOutcomeResolver {
         }
     }
 
-    private void refuse(String why, @org.springframework.lang.Nullable SQLException ex) {
+    private void refuse(String why, @Nullable SQLException ex) {
         this.captureRefused = true;
         logger.warn("resilient-db: commit outcomes of pool " + this.name + " cannot be resolved (" + why
                 + ((ex != null) ? ": " + RetryEngine.describe(ex) : "") + "); a lost commit reply stays unknown");
@@ -202,7 +203,7 @@ public final class CommitOutcomeResolver {
     }
 
     /** The outcome the server's answer proves, or {@code null} to ask again. */
-    @org.springframework.lang.Nullable
+    @Nullable
     private static CommitOutcome decide(TransactionId id, Connection connection) throws SQLException {
         if (!id.xid().chars().allMatch(Character::isDigit)) {
             return CommitOutcome.unresolved("the transaction id is not a number");
@@ -230,8 +231,8 @@ public final class CommitOutcomeResolver {
         return decide(id, status, answering);
     }
 
-    @org.springframework.lang.Nullable
-    private static CommitOutcome decide(TransactionId id, @org.springframework.lang.Nullable String status,
+    @Nullable
+    private static CommitOutcome decide(TransactionId id, @Nullable String status,
             ServerIdentity answering) {
         if (!id.server().sameCluster(answering)) {
             return CommitOutcome.unresolved("another database cluster answers");
@@ -260,8 +261,8 @@ public final class CommitOutcomeResolver {
      * @param statsReset when its shared statistics were reset, which every start after a crash does
      * @param timeline its WAL timeline ({@code null} on a standby)
      */
-    record ServerIdentity(boolean inRecovery, @org.springframework.lang.Nullable String systemIdentifier,
-            @org.springframework.lang.Nullable String statsReset, @org.springframework.lang.Nullable String timeline) {
+    record ServerIdentity(boolean inRecovery, @Nullable String systemIdentifier,
+            @Nullable String statsReset, @Nullable String timeline) {
 
         static ServerIdentity of(Connection connection) throws SQLException {
             try (Statement statement = connection.createStatement();
@@ -289,7 +290,7 @@ public final class CommitOutcomeResolver {
      * @param committed whether it committed, when known
      * @param reason why it stays unknown
      */
-    record CommitOutcome(@org.springframework.lang.Nullable Boolean committed, String reason) {
+    record CommitOutcome(@Nullable Boolean committed, String reason) {
 
         static final CommitOutcome COMMITTED = new CommitOutcome(true, "committed");
 

@@ -5,6 +5,8 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.jdbc.datasource.JdbcTransactionObjectSupport;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionExecution;
@@ -90,8 +92,8 @@ final class CommitPoints implements TransactionExecutionListener {
      * @param transactionManager the transaction manager of the unit of work: transactions of other
      * managers (another database, perhaps not PostgreSQL) are not asked
      */
-    static Attempt start(@org.springframework.lang.Nullable CommitOutcomeResolver resolver,
-            @org.springframework.lang.Nullable PlatformTransactionManager transactionManager) {
+    static Attempt start(@Nullable CommitOutcomeResolver resolver,
+            @Nullable PlatformTransactionManager transactionManager) {
         Attempt attempt = new Attempt(current.get(), resolver, transactionManager);
         current.set(attempt);
         return attempt;
@@ -180,7 +182,7 @@ final class CommitPoints implements TransactionExecutionListener {
     }
 
     /** The JDBC connection of a transaction of Spring's JDBC or JPA transaction manager; {@code null} for others. */
-    @org.springframework.lang.Nullable
+    @Nullable
     private static Connection connectionOf(TransactionExecution transaction) {
         if (transaction instanceof DefaultTransactionStatus status
                 && status.getTransaction() instanceof JdbcTransactionObjectSupport jdbcTransaction
@@ -244,25 +246,25 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private final Attempt parent;
 
-        @org.springframework.lang.Nullable
+        @Nullable
         private final CommitOutcomeResolver resolver;
 
         /** Transactions of the attempt between their commit point and its outcome; rarely more than one. */
         private final List<Commit> committing = new ArrayList<>(2);
 
         /** The last commit of the attempt that failed after its commit point. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private Commit failedCommit;
 
         /** The first transaction the attempt began: its unit of work's own. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private TransactionExecution first;
 
         /** The attempt's own transaction, once the unit of work returned in it. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private TransactionStatus own;
 
-        @org.springframework.lang.Nullable
+        @Nullable
         private Object result;
 
         private boolean committed;
@@ -277,17 +279,17 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private boolean readOnlyRolledBack;
 
-        @org.springframework.lang.Nullable
+        @Nullable
         private final PlatformTransactionManager transactionManager;
 
-        private Attempt(Attempt parent, @org.springframework.lang.Nullable CommitOutcomeResolver resolver,
-                @org.springframework.lang.Nullable PlatformTransactionManager transactionManager) {
+        private Attempt(Attempt parent, @Nullable CommitOutcomeResolver resolver,
+                @Nullable PlatformTransactionManager transactionManager) {
             this.parent = parent;
             this.resolver = resolver;
             this.transactionManager = transactionManager;
         }
 
-        @org.springframework.lang.Nullable
+        @Nullable
         private Commit removeCommitting(TransactionExecution transaction) {
             for (int i = 0; i < this.committing.size(); i++) {
                 if (this.committing.get(i).transaction == transaction) {
@@ -302,7 +304,7 @@ final class CommitPoints implements TransactionExecutionListener {
          * {@code null} when the outcome is known or the failure is not about it.
          * @param failure what the attempt threw
          */
-        @org.springframework.lang.Nullable
+        @Nullable
         Commit unknownCommit(Throwable failure) {
             return outcomeUnknown(failure) ? this.failedCommit : null;
         }
@@ -322,7 +324,7 @@ final class CommitPoints implements TransactionExecutionListener {
         }
 
         /** What the unit of work returned in its own transaction. */
-        @org.springframework.lang.Nullable
+        @Nullable
         Object result() {
             return this.result;
         }
@@ -389,7 +391,7 @@ final class CommitPoints implements TransactionExecutionListener {
 
         private final TransactionExecution transaction;
 
-        @org.springframework.lang.Nullable
+        @Nullable
         private TransactionId id;
 
         private boolean neverSent;
@@ -401,7 +403,7 @@ final class CommitPoints implements TransactionExecutionListener {
         }
 
         /** The transaction's id, when the server gave it before the commit was sent. */
-        @org.springframework.lang.Nullable
+        @Nullable
         TransactionId id() {
             return this.id;
         }

@@ -13,8 +13,8 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
-import org.springframework.lang.Nullable;
 
 /**
  * Fails calls fast while the database is unavailable. Only outage failures count: connection errors
@@ -174,7 +174,7 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         return unavailable((this.databaseState != null) ? this.databaseState.current() : null, lastFailure);
     }
 
-    private DatabaseUnavailableException unavailable(@Nullable DatabaseState.Snapshot state, @Nullable Throwable lastFailure) {
+    private DatabaseUnavailableException unavailable(DatabaseState.@Nullable Snapshot state, @Nullable Throwable lastFailure) {
         String what = (state != null) ? state.describe() : "circuit breaker " + this.breaker.getState();
         DatabaseUnavailableException ex = new DatabaseUnavailableException(
                 "The database is unavailable (" + what + "); failing fast", this.retryAfter);

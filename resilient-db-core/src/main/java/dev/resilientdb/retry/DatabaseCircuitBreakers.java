@@ -8,8 +8,8 @@ import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
 import dev.resilientdb.pool.TransactionManagerDataSources;
+import org.jspecify.annotations.Nullable;
 
-import org.springframework.lang.Nullable;
 import org.springframework.transaction.PlatformTransactionManager;
 
 /**

@@ -7,6 +7,7 @@ import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.support.JdbcTransactionManager;
 import org.springframework.jdbc.datasource.JdbcTransactionObjectSupport;
@@ -52,7 +53,7 @@ public class ResilientJdbcTransactionManager extends JdbcTransactionManager {
         }
     }
 
-    @org.springframework.lang.Nullable
+    @Nullable
     private static Connection connectionOf(DefaultTransactionStatus status) {
         if (status.getTransaction() instanceof JdbcTransactionObjectSupport transaction && transaction.hasConnectionHolder()) {
             return transaction.getConnectionHolder().getConnection();

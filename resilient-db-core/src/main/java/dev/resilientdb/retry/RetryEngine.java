@@ -22,6 +22,7 @@ import io.micrometer.observation.ObservationRegistry;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionSystemException;
@@ -68,7 +69,7 @@ public final class RetryEngine implements AutoCloseable {
 
     private volatile ObservationRegistry observationRegistry = ObservationRegistry.NOOP;
 
-    @org.springframework.lang.Nullable
+    @Nullable
     private volatile RetryObservationConvention observationConvention;
 
     /** An engine with neither circuit breaker nor retry budget. */
@@ -127,7 +128,7 @@ public final class RetryEngine implements AutoCloseable {
      * Replaces the names and tags of those observations ({@link DefaultRetryObservationConvention}).
      * @param observationConvention the convention, or {@code null} for the default one
      */
-    public void setObservationConvention(@org.springframework.lang.Nullable RetryObservationConvention observationConvention) {
+    public void setObservationConvention(@Nullable RetryObservationConvention observationConvention) {
         this.observationConvention = observationConvention;
     }
 
@@ -145,7 +146,7 @@ public final class RetryEngine implements AutoCloseable {
      * The view of a DataSource's database that fail-fast decides from, when the starter can probe it
      * (a HikariCP pool); {@code null} otherwise.
      */
-    @org.springframework.lang.Nullable
+    @Nullable
     public DatabaseState databaseState(DataSource dataSource) {
         return this.circuitBreakers.forDataSource(dataSource).databaseState();
     }
@@ -205,7 +206,7 @@ public final class RetryEngine implements AutoCloseable {
                 resolverOf(transactionManager));
     }
 
-    @org.springframework.lang.Nullable
+    @Nullable
     private CommitOutcomeResolver resolverOf(PlatformTransactionManager transactionManager) {
         DataSource dataSource = TransactionManagerDataSources.of(transactionManager);
         return (dataSource != null) ? this.resolvers.apply(dataSource) : null;
@@ -237,8 +238,8 @@ public final class RetryEngine implements AutoCloseable {
 
     private <T> T retry(UnitOfWork<T> unitOfWork, RetrySettings settings, boolean idempotent, boolean readOnly,
             DatabaseCircuitBreaker circuitBreaker, CallerEntities callerEntities, boolean holdsPoolConnection,
-            @org.springframework.lang.Nullable PlatformTransactionManager transactionManager,
-            @org.springframework.lang.Nullable CommitOutcomeResolver resolver) throws Throwable {
+            @Nullable PlatformTransactionManager transactionManager,
+            @Nullable CommitOutcomeResolver resolver) throws Throwable {
         boolean[] permitted = { false };
         try {
             return circuitBreaker.call(() -> {
@@ -444,7 +445,7 @@ public final class RetryEngine implements AutoCloseable {
      * What the server says of a commit whose reply was lost, asked within what is left of the unit of
      * work's deadline.
      */
-    private CommitOutcome resolve(@org.springframework.lang.Nullable CommitPoints.Commit commit,
+    private CommitOutcome resolve(CommitPoints.@Nullable Commit commit,
             CommitPoints.Attempt commits, Call call) {
         if (call.resolver == null || commit == null) {
             return CommitOutcome.unresolved("commit outcomes are not resolved for this unit of work");
@@ -623,11 +624,11 @@ public final class RetryEngine implements AutoCloseable {
         private EntityStateNotRetryableException entitiesNotRetryable;
 
         /** Asks the server what became of a commit whose reply was lost; {@code null} not to. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private final CommitOutcomeResolver resolver;
 
         /** The transaction manager of the unit of work, whose transactions the resolver may ask about. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private final PlatformTransactionManager transactionManager;
 
         /**
@@ -638,8 +639,7 @@ public final class RetryEngine implements AutoCloseable {
         private boolean lostCommitReply;
 
         /** The fault episode of the pool this unit of work retried in; {@code null} until it retries. */
-        @org.springframework.lang.Nullable
-        private RetryEpisodes.Episode episode;
+        private RetryEpisodes.@Nullable Episode episode;
 
         /**
          * Whether an attempt's commit outcome stayed unknown (and the unit of work, idempotent, ran
@@ -650,23 +650,22 @@ public final class RetryEngine implements AutoCloseable {
         private int outcomeLeftUnknownAttempt;
 
         /** The observation of this unit of work's retries; {@code null} until it retries, or when not observed. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private Observation observation;
 
-        @org.springframework.lang.Nullable
-        private Observation.Scope observationScope;
+        private Observation.@Nullable Scope observationScope;
 
-        @org.springframework.lang.Nullable
+        @Nullable
         private RetryObservationContext observationContext;
 
         /** Why the server could not tell what became of the last attempt's commit. */
-        @org.springframework.lang.Nullable
+        @Nullable
         private String unresolved;
 
         Call(RetrySettings settings, boolean idempotent, boolean readOnly, DatabaseCircuitBreaker circuitBreaker,
                 CallerEntities callerEntities, boolean holdsPoolConnection,
-                @org.springframework.lang.Nullable PlatformTransactionManager transactionManager,
-                @org.springframework.lang.Nullable CommitOutcomeResolver resolver) {
+                @Nullable PlatformTransactionManager transactionManager,
+                @Nullable CommitOutcomeResolver resolver) {
             this.transactionManager = transactionManager;
             this.resolver = resolver;
             this.callerEntities = callerEntities;
@@ -681,7 +680,7 @@ public final class RetryEngine implements AutoCloseable {
          * Tells the fault episode this unit of work retried in, if any, how it ended, and ends its observation.
          * @param surfaced what the caller gets instead of a result, {@code null} when it succeeded
          */
-        void ended(@org.springframework.lang.Nullable Throwable surfaced) {
+        void ended(@Nullable Throwable surfaced) {
             if (this.episode != null) {
                 this.episode.ended(surfaced == null, System.nanoTime() - this.startedAt);
             }
@@ -696,7 +695,7 @@ public final class RetryEngine implements AutoCloseable {
             }
         }
 
-        private Outcome outcomeOf(@org.springframework.lang.Nullable Throwable surfaced) {
+        private Outcome outcomeOf(@Nullable Throwable surfaced) {
             if (surfaced == null) {
                 return Outcome.RECOVERED;
             }

@@ -1,6 +1,7 @@
 package dev.resilientdb.retry;
 
 import io.micrometer.observation.Observation;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the observation of a unit of work that retried knows: its pool, its attempts so far, the last
@@ -12,7 +13,7 @@ public class RetryObservationContext extends Observation.Context {
 
     private int attempts;
 
-    @org.springframework.lang.Nullable
+    @Nullable
     private Throwable lastFailure;
 
     private Outcome outcome = Outcome.RETRYING;
@@ -35,7 +36,7 @@ public class RetryObservationContext extends Observation.Context {
     }
 
     /** The failure of the last attempt that failed; {@code null} before the first. */
-    @org.springframework.lang.Nullable
+    @Nullable
     public Throwable getLastFailure() {
         return this.lastFailure;
     }
