@@ -9,6 +9,7 @@ import dev.resilientdb.pool.DatabaseProbe;
 import dev.resilientdb.pool.DatabaseState;
 import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.PoolStatistics;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.health.contributor.Health;
@@ -144,7 +145,7 @@ public class DatabaseHealthIndicator implements HealthIndicator, DisposableBean 
         return health.build();
     }
 
-    private static String reason(DatabaseProbe.Obstacle obstacle) {
+    private static @Nullable String reason(DatabaseProbe.Obstacle obstacle) {
         return switch (obstacle) {
             case PGBOUNCER_LOGIN_BACK_OFF -> "PgBouncer is refusing logins until its next server login attempt "
                     + "(server_login_retry): its last login to PostgreSQL failed, and PostgreSQL may be back already; "

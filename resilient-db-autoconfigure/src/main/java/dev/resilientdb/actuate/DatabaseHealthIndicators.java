@@ -4,6 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.boot.health.contributor.CompositeHealthContributor;
 import org.springframework.boot.health.contributor.HealthContributor;
@@ -25,7 +27,7 @@ public class DatabaseHealthIndicators implements CompositeHealthContributor, Dis
     }
 
     @Override
-    public HealthContributor getContributor(String name) {
+    public @Nullable HealthContributor getContributor(String name) {
         return this.indicators.get(name);
     }
 

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 import dev.resilientdb.retry.SqlStates;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
@@ -38,7 +39,7 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
     }
 
     @Override
-    public FailureAnalysis analyze(Throwable failure) {
+    public @Nullable FailureAnalysis analyze(Throwable failure) {
         SQLException connectionFailure = connectionFailure(failure);
         if (connectionFailure == null) {
             return null;
@@ -58,7 +59,7 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
      * The innermost failure in the chain with a SQLSTATE: the driver's own, which the pool (HikariCP
      * copies its SQLSTATE to its "Connection is not available"), Spring or Hibernate wrap.
      */
-    private static SQLException connectionFailure(Throwable failure) {
+    private static @Nullable SQLException connectionFailure(Throwable failure) {
         SQLException innermost = null;
         for (Throwable current = failure; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
             if (current instanceof SQLException sql && StringUtils.hasText(sql.getSQLState())) {
@@ -68,7 +69,7 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
         return innermost;
     }
 
-    private static Explanation explain(SQLException failure) {
+    private static @Nullable Explanation explain(SQLException failure) {
         String state = failure.getSQLState();
         String message = serverMessage(failure);
         Throwable socketFailure = socketFailure(failure);
@@ -137,7 +138,7 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
     }
 
     /** The network failure under the driver's exception, if the connection failed below PostgreSQL's protocol. */
-    private static Throwable socketFailure(Throwable failure) {
+    private static @Nullable Throwable socketFailure(Throwable failure) {
         for (Throwable current = failure; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
             if (current instanceof UnknownHostException || current instanceof ConnectException
                     || current instanceof SocketTimeoutException) {
@@ -163,7 +164,7 @@ class DatabaseConnectionFailureAnalyzer implements FailureAnalyzer, Ordered {
         return "";
     }
 
-    private String url() {
+    private @Nullable String url() {
         String url = this.environment.getProperty(URL_PROPERTY);
         if (!StringUtils.hasText(url)) {
             url = this.environment.getProperty("spring.datasource.hikari.jdbc-url");

@@ -3,6 +3,7 @@ package dev.resilientdb.autoconfigure;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.jdbc.DataSourceUnwrapper;
 
@@ -15,7 +16,7 @@ final class HikariDataSources {
     }
 
     /** The pool, or {@code null} when the DataSource is not HikariCP. */
-    static HikariDataSource unwrap(DataSource dataSource) {
+    static @Nullable HikariDataSource unwrap(DataSource dataSource) {
         return DataSourceUnwrapper.unwrap(dataSource, HikariDataSource.class);
     }
 

@@ -10,12 +10,14 @@ import dev.resilientdb.pool.FailoverMonitor;
 import dev.resilientdb.pool.ServerWaitingDataSource;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
+import org.springframework.util.Assert;
 
 /**
  * Applies {@link HikariPoolSettings} to every HikariCP {@link DataSource} bean once Spring Boot has
@@ -31,7 +33,7 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
 
     private final ObjectProvider<ResilientDbProperties> properties;
 
-    private Environment environment;
+    private @Nullable Environment environment;
 
     HikariPoolSettingsPostProcessor(ObjectProvider<ResilientDbProperties> properties) {
         this.properties = properties;
@@ -59,7 +61,7 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
                 if (hikari.getPoolName() == null) {
                     hikari.setPoolName(beanName);
                 }
-                String summary = new HikariPoolSettings(properties, this.environment).applyTo(hikari);
+                String summary = new HikariPoolSettings(properties, environment()).applyTo(hikari);
                 boolean waitsForServer = ServerWaitingDataSource.install(hikari);
                 FailoverMonitor.install(hikari);
                 logger.info("resilient-db: pool '" + hikari.getPoolName() + "' of DataSource bean '" + beanName + "': "
@@ -77,6 +79,12 @@ class HikariPoolSettingsPostProcessor implements BeanPostProcessor, EnvironmentA
     @Override
     public int getOrder() {
         return Ordered.LOWEST_PRECEDENCE - 10;
+    }
+
+    private Environment environment() {
+        Environment environment = this.environment;
+        Assert.state(environment != null, "No Environment set");
+        return environment;
     }
 
 }

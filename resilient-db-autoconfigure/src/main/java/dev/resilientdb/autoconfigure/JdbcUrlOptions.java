@@ -5,6 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
+
 /**
  * The {@code options} parameter of a pgjdbc URL ({@code ?options=-c%20search_path%3Dapp}). pgjdbc
  * reads URL parameters over its connection properties, so an {@code options} in the URL silently
@@ -14,7 +17,7 @@ import java.util.List;
  * @param url the URL without its {@code options} parameter
  * @param options the decoded value of the parameter, or {@code null} when the URL has none
  */
-record JdbcUrlOptions(String url, String options) {
+record JdbcUrlOptions(String url, @Nullable String options) {
 
     private static final String NAME = "options=";
 
@@ -22,7 +25,7 @@ record JdbcUrlOptions(String url, String options) {
      * The value of a query parameter of a JDBC URL, as written (not decoded); with several, the last
      * one, as for pgjdbc; {@code ""} for a parameter without a value; {@code null} when it is absent.
      */
-    static String parameter(String url, String name) {
+    static @Nullable String parameter(String url, String name) {
         if (url == null || url.indexOf('?') < 0) {
             return null;
         }

@@ -2,6 +2,8 @@ package dev.resilientdb.autoconfigure;
 
 import java.sql.SQLException;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 
@@ -14,7 +16,7 @@ class PoolerRefusedStartupParameterFailureAnalyzer extends AbstractFailureAnalyz
     private static final String REFUSAL = "unsupported startup parameter";
 
     @Override
-    protected FailureAnalysis analyze(Throwable rootFailure, SQLException first) {
+    protected @Nullable FailureAnalysis analyze(Throwable rootFailure, SQLException first) {
         // HikariCP's "Connection is not available" carries the refusal as its cause.
         Throwable cause = first;
         while (cause != null && (cause.getMessage() == null || !cause.getMessage().contains(REFUSAL))) {

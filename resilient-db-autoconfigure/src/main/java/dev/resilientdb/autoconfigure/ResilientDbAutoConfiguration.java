@@ -9,6 +9,7 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.resilientdb.pool.PoolSaturationMonitor;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -59,7 +60,7 @@ public class ResilientDbAutoConfiguration {
         @Bean
         @ConditionalOnBean(DataSource.class)
         @ConditionalOnMissingBean
-        PoolSaturationMonitor resilientDbPoolSaturationMonitor(Map<String, DataSource> dataSources,
+        @Nullable PoolSaturationMonitor resilientDbPoolSaturationMonitor(Map<String, DataSource> dataSources,
                 ResilientDbProperties properties) {
             List<HikariDataSource> pools = dataSources.values().stream().map(HikariDataSources::unwrap)
                 .filter(Objects::nonNull).toList();

@@ -23,6 +23,7 @@ import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
@@ -111,7 +112,7 @@ public class ResilientDbMetricsAutoConfiguration {
         return (state != null) ? Duration.between(state.current().since(), Instant.now()).toMillis() / 1000.0 : 0;
     }
 
-    private static DatabaseState stateOf(ObjectProvider<RetryEngine> engine, HikariDataSource pool) {
+    private static @Nullable DatabaseState stateOf(ObjectProvider<RetryEngine> engine, HikariDataSource pool) {
         RetryEngine retryEngine = engine.getIfAvailable();
         return (retryEngine != null) ? retryEngine.databaseState(pool) : null;
     }

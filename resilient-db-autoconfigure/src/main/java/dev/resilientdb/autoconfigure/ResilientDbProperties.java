@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.core.Ordered;
 import org.springframework.validation.Errors;
@@ -113,7 +115,7 @@ public class ResilientDbProperties implements Validator {
         /**
          * Minimum number of idle connections the pool keeps; unset means the same as max-size (a fixed-size pool).
          */
-        private Integer minIdle;
+        private @Nullable Integer minIdle;
 
         /**
          * Maximum time to wait for a connection from the pool before the call fails.
@@ -153,7 +155,7 @@ public class ResilientDbProperties implements Validator {
         /**
          * Name of the pool in logs, metrics and JMX; unset uses spring.datasource.name, or the DataSource bean name.
          */
-        private String name;
+        private @Nullable String name;
 
         /**
          * Utilisation (share of max-size in use, 0 to 1) at which a saturation warning is logged.
@@ -173,11 +175,11 @@ public class ResilientDbProperties implements Validator {
             this.maxSize = maxSize;
         }
 
-        public Integer getMinIdle() {
+        public @Nullable Integer getMinIdle() {
             return this.minIdle;
         }
 
-        public void setMinIdle(Integer minIdle) {
+        public void setMinIdle(@Nullable Integer minIdle) {
             this.minIdle = minIdle;
         }
 
@@ -237,11 +239,11 @@ public class ResilientDbProperties implements Validator {
             this.initializationFailTimeout = initializationFailTimeout;
         }
 
-        public String getName() {
+        public @Nullable String getName() {
             return this.name;
         }
 
-        public void setName(String name) {
+        public void setName(@Nullable String name) {
             this.name = name;
         }
 
@@ -296,7 +298,7 @@ public class ResilientDbProperties implements Validator {
         /**
          * Name the connections report in pg_stat_activity; unset uses spring.application.name, or "resilient-db".
          */
-        private String applicationName;
+        private @Nullable String applicationName;
 
         /**
          * Connection pooler between the application and PostgreSQL; in a pgbouncer mode the statement timeout and the driver settings are sent in ways the pooler lets through.
@@ -343,11 +345,11 @@ public class ResilientDbProperties implements Validator {
             this.tcpKeepAlive = tcpKeepAlive;
         }
 
-        public String getApplicationName() {
+        public @Nullable String getApplicationName() {
             return this.applicationName;
         }
 
-        public void setApplicationName(String applicationName) {
+        public void setApplicationName(@Nullable String applicationName) {
             this.applicationName = applicationName;
         }
 
@@ -772,7 +774,7 @@ public class ResilientDbProperties implements Validator {
         /**
          * How long an outage lasts, from its first evidence, before calls fail fast; the retry deadline when not set.
          */
-        private Duration openAfter;
+        private @Nullable Duration openAfter;
 
         /**
          * Pause between probes of the database, outside the pool, while it looks unavailable.
@@ -827,11 +829,11 @@ public class ResilientDbProperties implements Validator {
             this.trialCalls = trialCalls;
         }
 
-        public Duration getOpenAfter() {
+        public @Nullable Duration getOpenAfter() {
             return this.openAfter;
         }
 
-        public void setOpenAfter(Duration openAfter) {
+        public void setOpenAfter(@Nullable Duration openAfter) {
             this.openAfter = openAfter;
         }
 

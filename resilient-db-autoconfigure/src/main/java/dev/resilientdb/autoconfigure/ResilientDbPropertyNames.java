@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.beans.BeanUtils;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
@@ -42,7 +44,7 @@ final class ResilientDbPropertyNames {
      * The valid name nearest to an unknown one: the group it meant ({@code resilient.db.retry.*}) or
      * the property ({@code resilient.db.pool.max-size}); {@code null} when none is close.
      */
-    static String nearest(ConfigurationPropertyName name) {
+    static @Nullable String nearest(ConfigurationPropertyName name) {
         Mismatch mismatch = match(PROPERTIES, elements(name), ROOT.getNumberOfElements());
         if (mismatch == null) {
             return null;
@@ -83,7 +85,7 @@ final class ResilientDbPropertyNames {
      * An element may match a child on its own ({@code max-size}) or joined with the next ones, as the
      * environment variable {@code ..._MAX_SIZE} gives {@code max} and {@code size}.
      */
-    private static Mismatch match(Group group, List<String> elements, int index) {
+    private static @Nullable Mismatch match(Group group, List<String> elements, int index) {
         if (index == elements.size()) {
             return new Mismatch(group, List.of());
         }

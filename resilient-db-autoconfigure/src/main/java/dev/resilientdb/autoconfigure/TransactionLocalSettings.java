@@ -77,7 +77,10 @@ final class TransactionLocalSettings implements TransactionExecutionListener {
             return;
         }
         DataSource dataSource = TransactionManagerDataSources.of(this.transactionManager);
-        HikariDataSource pool = (dataSource != null) ? DataSourceUnwrapper.unwrap(dataSource, HikariDataSource.class) : null;
+        if (dataSource == null) {
+            return;
+        }
+        HikariDataSource pool = DataSourceUnwrapper.unwrap(dataSource, HikariDataSource.class);
         if (pool == null || !(TransactionSynchronizationManager.getResource(dataSource) instanceof ConnectionHolder holder)) {
             return;
         }

@@ -8,6 +8,7 @@ import java.util.Map;
 import dev.resilientdb.autoconfigure.ResilientDbProperties.UnknownKeys;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.config.BeanFactoryPostProcessor;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
@@ -24,6 +25,7 @@ import org.springframework.context.EnvironmentAware;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
+import org.springframework.util.Assert;
 
 /**
  * Finds properties under {@code resilient.db} that name nothing the starter binds (a typo such as
@@ -36,7 +38,7 @@ class UnknownResilientDbPropertiesCheck implements BeanFactoryPostProcessor, Env
 
     private static final Log logger = LogFactory.getLog(UnknownResilientDbPropertiesCheck.class);
 
-    private Environment environment;
+    private @Nullable Environment environment;
 
     @Override
     public void setEnvironment(Environment environment) {
@@ -45,11 +47,11 @@ class UnknownResilientDbPropertiesCheck implements BeanFactoryPostProcessor, Env
 
     @Override
     public void postProcessBeanFactory(ConfigurableListableBeanFactory beanFactory) {
-        List<UnknownResilientDbProperty> unknown = find(this.environment);
+        List<UnknownResilientDbProperty> unknown = find(environment());
         if (unknown.isEmpty()) {
             return;
         }
-        UnknownKeys mode = Binder.get(this.environment)
+        UnknownKeys mode = Binder.get(environment())
             .bind(ResilientDbProperties.PREFIX + ".unknown-keys", UnknownKeys.class)
             .orElse(UnknownKeys.FAIL);
         if (mode == UnknownKeys.FAIL) {
@@ -83,7 +85,7 @@ class UnknownResilientDbPropertiesCheck implements BeanFactoryPostProcessor, Env
     }
 
     /** The environment variable as set ({@code RESILIENT_DB_POOL_MAX_SZIE}); other names in their canonical form. */
-    private static String writtenName(ConfigurationPropertySource source, ConfigurationPropertyName name, Origin origin) {
+    private static String writtenName(ConfigurationPropertySource source, ConfigurationPropertyName name, @Nullable Origin origin) {
         if (source.getUnderlyingSource() instanceof SystemEnvironmentPropertySource) {
             if (origin instanceof SystemEnvironmentOrigin environmentOrigin) {
                 return environmentOrigin.getProperty();
@@ -99,6 +101,12 @@ class UnknownResilientDbPropertiesCheck implements BeanFactoryPostProcessor, Env
     @Override
     public int getOrder() {
         return Ordered.HIGHEST_PRECEDENCE;
+    }
+
+    private Environment environment() {
+        Environment environment = this.environment;
+        Assert.state(environment != null, "No Environment set");
+        return environment;
     }
 
 }

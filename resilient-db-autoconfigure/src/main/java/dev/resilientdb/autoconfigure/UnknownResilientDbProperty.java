@@ -2,6 +2,8 @@ package dev.resilientdb.autoconfigure;
 
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A property under {@code resilient.db} that the starter does not bind.
  *
@@ -11,7 +13,7 @@ import java.util.List;
  * @param nearest the nearest valid property or group, or {@code null} when none is close
  * @param choices the valid names in the group where the name went astray, for when none is close
  */
-record UnknownResilientDbProperty(String name, String origin, String nearest, List<String> choices) {
+record UnknownResilientDbProperty(String name, @Nullable String origin, @Nullable String nearest, List<String> choices) {
 
     /** One line: the name, where it came from, and what it may have meant. */
     String describe() {

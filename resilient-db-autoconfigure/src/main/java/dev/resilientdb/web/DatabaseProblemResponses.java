@@ -139,13 +139,12 @@ public class DatabaseProblemResponses {
     public ResponseEntity<ProblemDetail> entityStateNotRetryable(EntityStateNotRetryableException ex) {
         // The engine has logged the refusal, with what to change, once at ERROR.
         logger.debug("resilient-db: answering 503, not retried because of the caller's entities: " + describe(ex));
-        ResponseEntity<ProblemDetail> answer = unavailable(this.retryAfter);
-        ProblemDetail problem = answer.getBody();
+        ProblemDetail problem = unavailableProblem();
         problem.setType(ENTITY_STATE_NOT_RETRYABLE);
         problem.setTitle("Not retried");
         problem.setDetail("The database failed briefly and the change could not be retried safely; nothing was saved. "
                 + "Try again later.");
-        return answer;
+        return unavailable(problem, this.retryAfter);
     }
 
     /**
@@ -191,10 +190,18 @@ public class DatabaseProblemResponses {
     }
 
     private static ResponseEntity<ProblemDetail> unavailable(Duration retryAfter) {
+        return unavailable(unavailableProblem(), retryAfter);
+    }
+
+    private static ProblemDetail unavailableProblem() {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
                 "The database is unavailable; try again later.");
         problem.setType(DATABASE_UNAVAILABLE);
         problem.setTitle("Database unavailable");
+        return problem;
+    }
+
+    private static ResponseEntity<ProblemDetail> unavailable(ProblemDetail problem, Duration retryAfter) {
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
             .header(HttpHeaders.RETRY_AFTER, String.valueOf(seconds(retryAfter)))
             .body(problem);

@@ -1,5 +1,6 @@
 package dev.resilientdb.pool;
 
+import org.jspecify.annotations.Nullable;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -58,11 +59,11 @@ public final class DatabaseProbe implements AutoCloseable {
     private final PoolerMode pooler;
 
     /** Used only on the executor's thread. */
-    private Connection connection;
+    private @Nullable Connection connection;
 
-    private CompletableFuture<Result> inFlight;
+    private @Nullable CompletableFuture<Result> inFlight;
 
-    private CompletableFuture<Result> inFlightWithNewConnection;
+    private @Nullable CompletableFuture<Result> inFlightWithNewConnection;
 
     /**
      * @param dataSource the pool whose database is checked
@@ -135,7 +136,8 @@ public final class DatabaseProbe implements AutoCloseable {
                     obstacle);
         }
         catch (ExecutionException ex) {
-            return new Result(false, since(start), null, ex.getCause().getClass().getSimpleName(), null, Obstacle.NONE);
+            Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
+            return new Result(false, since(start), null, cause.getClass().getSimpleName(), null, Obstacle.NONE);
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
@@ -266,7 +268,7 @@ public final class DatabaseProbe implements AutoCloseable {
         return failure(start, ex, where, null);
     }
 
-    private static Result failure(long start, SQLException ex, String where, FailoverMonitor.Server server) {
+    private static Result failure(long start, SQLException ex, String where, FailoverMonitor.@Nullable Server server) {
         Obstacle obstacle = SqlStates.isPgBouncerLoginBackOff(ex) ? Obstacle.PGBOUNCER_LOGIN_BACK_OFF : Obstacle.NONE;
         SQLException cause = innermost(ex);
         return new Result(false, since(start), cause.getSQLState(),
@@ -331,8 +333,8 @@ public final class DatabaseProbe implements AutoCloseable {
      * none did
      * @param obstacle what stood between the check and the database, when it is known
      */
-    public record Result(boolean reachable, Duration latency, String sqlState, String error,
-            FailoverMonitor.Server server, Obstacle obstacle) {
+    public record Result(boolean reachable, Duration latency, @Nullable String sqlState, @Nullable String error,
+            FailoverMonitor.@Nullable Server server, Obstacle obstacle) {
 
         /** Whether the server refused a new connection because all its slots are taken (53300). */
         public boolean tooManyConnections() {

@@ -52,7 +52,7 @@ public final class DatabaseState implements AutoCloseable {
     private long turns;
 
     /** Guarded by {@code this}: the probing in progress, {@code null} while the database is not suspect. */
-    private ScheduledFuture<?> probing;
+    private @Nullable ScheduledFuture<?> probing;
 
     /** Guarded by {@code this}: when the first evidence of the current outage came, on {@link System#nanoTime()}. */
     private long outageStartedAt;

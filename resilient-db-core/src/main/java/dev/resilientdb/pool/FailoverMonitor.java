@@ -10,6 +10,7 @@ import com.zaxxer.hikari.SQLExceptionOverride;
 import dev.resilientdb.retry.SqlStates;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
@@ -52,7 +53,7 @@ public final class FailoverMonitor implements SQLExceptionOverride {
 
     private boolean awaitingPrimary;
 
-    private volatile Server lastSeen;
+    private volatile @Nullable Server lastSeen;
 
     private FailoverMonitor(HikariDataSource pool, SQLExceptionOverride delegate) {
         this.pool = pool;
@@ -74,7 +75,7 @@ public final class FailoverMonitor implements SQLExceptionOverride {
     }
 
     /** The pool's monitor, or {@code null} when none is installed. */
-    public static FailoverMonitor of(HikariDataSource pool) {
+    public static @Nullable FailoverMonitor of(HikariDataSource pool) {
         return (pool.getExceptionOverride() instanceof FailoverMonitor monitor) ? monitor : null;
     }
 
@@ -108,7 +109,7 @@ public final class FailoverMonitor implements SQLExceptionOverride {
             moved = previous != null && previous.primary() && !previous.sameAddress(server) && !this.awaitingPrimary;
             this.awaitingPrimary = false;
         }
-        if (moved) {
+        if (moved && previous != null) {
             count("the health probe found " + server.address() + " primary instead of " + previous.address());
             softEvict();
         }
@@ -120,7 +121,7 @@ public final class FailoverMonitor implements SQLExceptionOverride {
     }
 
     /** The server the health probe saw last, or {@code null} before its first check. */
-    public Server lastSeen() {
+    public @Nullable Server lastSeen() {
         return this.lastSeen;
     }
 

@@ -1,5 +1,6 @@
 package dev.resilientdb.pool;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -29,7 +30,7 @@ public class PoolSaturationMonitor implements SmartLifecycle {
 
     private final Duration sampleInterval;
 
-    private ScheduledExecutorService scheduler;
+    private @Nullable ScheduledExecutorService scheduler;
 
     /**
      * @param dataSource the pool to watch

@@ -13,6 +13,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.util.DriverDataSource;
 import dev.resilientdb.retry.SqlStates;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Opens the physical connections of a HikariCP pool. While the server refuses connections, or is
@@ -38,7 +39,7 @@ public final class ServerWaitingDataSource implements DataSource {
 
     private final HikariConfig config;
 
-    private volatile DatabaseState databaseState;
+    private volatile @Nullable DatabaseState databaseState;
 
     private ServerWaitingDataSource(DataSource driver, HikariConfig config) {
         this.driver = driver;
@@ -66,7 +67,7 @@ public final class ServerWaitingDataSource implements DataSource {
      * @param config the pool's configuration
      * @return the DataSource, or {@code null} when the pool uses another
      */
-    public static ServerWaitingDataSource of(HikariConfig config) {
+    public static @Nullable ServerWaitingDataSource of(HikariConfig config) {
         return (config.getDataSource() instanceof ServerWaitingDataSource waiting) ? waiting : null;
     }
 

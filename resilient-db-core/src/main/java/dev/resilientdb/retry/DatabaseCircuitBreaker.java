@@ -138,18 +138,19 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
             this.databaseState.attemptSucceeded(readOnly);
             return result;
         }
-        if (!this.breaker.tryAcquirePermission()) {
+        CircuitBreaker breaker = breaker();
+        if (!breaker.tryAcquirePermission()) {
             throw new DatabaseUnavailableException("The database is unavailable (circuit breaker "
-                    + this.breaker.getState() + "); failing fast", this.retryAfter);
+                    + breaker.getState() + "); failing fast", this.retryAfter);
         }
         long start = System.nanoTime();
         try {
             T result = unitOfWork.run();
-            this.breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             return result;
         }
         catch (Throwable ex) {
-            this.breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, ex);
+            breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, ex);
             throw ex;
         }
     }
@@ -175,7 +176,7 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
     }
 
     private DatabaseUnavailableException unavailable(DatabaseState.@Nullable Snapshot state, @Nullable Throwable lastFailure) {
-        String what = (state != null) ? state.describe() : "circuit breaker " + this.breaker.getState();
+        String what = (state != null) ? state.describe() : "circuit breaker " + breaker().getState();
         DatabaseUnavailableException ex = new DatabaseUnavailableException(
                 "The database is unavailable (" + what + "); failing fast", this.retryAfter);
         if (lastFailure != null) {
@@ -196,8 +197,8 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         if (this.databaseState != null) {
             return failsFast(this.databaseState.current(), readOnly);
         }
-        return this.breaker.getState() == CircuitBreaker.State.OPEN
-                || this.breaker.getState() == CircuitBreaker.State.FORCED_OPEN;
+        CircuitBreaker.State state = breaker().getState();
+        return state == CircuitBreaker.State.OPEN || state == CircuitBreaker.State.FORCED_OPEN;
     }
 
     /** Ends the database state's probing; the breaker is not used after this. */
@@ -221,7 +222,16 @@ public final class DatabaseCircuitBreaker implements AutoCloseable {
         if (this.databaseState != null) {
             return this.databaseState.current().failingFast() ? "open" : "closed";
         }
-        return this.breaker.getState().name().toLowerCase(java.util.Locale.ROOT);
+        return breaker().getState().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Resilience4j's breaker, which decides wherever there is no database state (exactly one of the two is set). */
+    private CircuitBreaker breaker() {
+        CircuitBreaker breaker = this.breaker;
+        if (breaker == null) {
+            throw new IllegalStateException("A circuit breaker with a database state has no Resilience4j breaker");
+        }
+        return breaker;
     }
 
     static boolean isOutage(Throwable failure) {

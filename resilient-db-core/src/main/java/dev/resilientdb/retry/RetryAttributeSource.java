@@ -92,7 +92,7 @@ final class RetryAttributeSource extends AnnotationTransactionAttributeSource {
             TransactionBoundary.requireTransactional(transaction, () -> "@RetryableTransactional on " + use);
         }
         catch (IllegalArgumentException ex) {
-            throw RetryAdviceConfigurationException.nonTransactionalPropagation(ex.getMessage());
+            throw RetryAdviceConfigurationException.nonTransactionalPropagation(String.valueOf(ex.getMessage()));
         }
         if (isAsynchronous(method.getReturnType())) {
             throw RetryAdviceConfigurationException.asynchronousResult(use, method.getReturnType());

@@ -261,7 +261,8 @@ public final class RetryEngine implements AutoCloseable {
         try {
             T result = this.loop.run(() -> attempt(unitOfWork, call), call);
             if (call.failedAttempts > 0) {
-                this.listeners.forEach(listener -> listener.onSuccessAfterRetry(call.failedAttempts + 1, call.lastFailure));
+                Throwable lastFailure = call.lastFailure();
+                this.listeners.forEach(listener -> listener.onSuccessAfterRetry(call.failedAttempts + 1, lastFailure));
             }
             call.ended(null);
             return result;
@@ -416,17 +417,18 @@ public final class RetryEngine implements AutoCloseable {
     private <T> T afterLostCommitReply(Throwable failure, CommitPoints.Attempt commits, Call call) throws Throwable {
         CommitPoints.Commit commit = commits.unknownCommit(failure);
         CommitOutcome outcome = resolve(commit, commits, call);
-        if (outcome.known()) {
-            boolean committed = outcome.committed();
+        Boolean known = outcome.committed();
+        CommitOutcomeResolver resolver = call.resolver;
+        // Known only where there was a commit to ask about and a resolver that asked.
+        if (known != null && commit != null && resolver != null) {
+            boolean committed = known;
             commits.resolved(commit, committed);
             call.committed = commits.committed();
-            this.listeners.forEach(listener -> listener.onCommitOutcomeResolved(call.resolver.name(), committed));
+            this.listeners.forEach(listener -> listener.onCommitOutcomeResolved(resolver.name(), committed));
             if (committed && commits.isOwn(commit)) {
                 logger.debug("resilient-db: the server confirmed the commit whose reply was lost (" + describe(failure)
                         + "); the unit of work succeeded");
-                @SuppressWarnings("unchecked")
-                T result = (T) commits.result();
-                return result;
+                return resultOf(commits.result());
             }
             logger.debug("resilient-db: the server says the transaction whose commit reply was lost "
                     + (committed ? "committed" : "did not commit") + " (" + describe(failure) + ")");
@@ -439,6 +441,12 @@ public final class RetryEngine implements AutoCloseable {
         }
         throw new CommitOutcomeUnknownException("The connection failed while committing; the transaction may or may not "
                 + "have committed" + ((call.resolver != null) ? " (" + outcome.reason() + ")" : ""), failure);
+    }
+
+    /** The unit of work's own result, as it returned it: {@code null} where it returned {@code null}. */
+    @SuppressWarnings({ "unchecked", "NullAway" })
+    private static <T> T resultOf(@Nullable Object result) {
+        return (T) result;
     }
 
     /**
@@ -601,6 +609,7 @@ public final class RetryEngine implements AutoCloseable {
 
         private int failedAttempts;
 
+        @Nullable
         private Throwable lastFailure;
 
         private boolean committed;
@@ -621,6 +630,7 @@ public final class RetryEngine implements AutoCloseable {
         private boolean shuttingDown;
 
         /** Set when a retry was refused because of the caller's entities: what the caller gets. */
+        @Nullable
         private EntityStateNotRetryableException entitiesNotRetryable;
 
         /** Asks the server what became of a commit whose reply was lost; {@code null} not to. */
@@ -651,12 +661,7 @@ public final class RetryEngine implements AutoCloseable {
 
         /** The observation of this unit of work's retries; {@code null} until it retries, or when not observed. */
         @Nullable
-        private Observation observation;
-
-        private Observation.@Nullable Scope observationScope;
-
-        @Nullable
-        private RetryObservationContext observationContext;
+        private Observed observed;
 
         /** Why the server could not tell what became of the last attempt's commit. */
         @Nullable
@@ -684,15 +689,25 @@ public final class RetryEngine implements AutoCloseable {
             if (this.episode != null) {
                 this.episode.ended(surfaced == null, System.nanoTime() - this.startedAt);
             }
-            if (this.observation != null) {
-                this.observationContext.ended(outcomeOf(surfaced),
+            Observed observed = this.observed;
+            if (observed != null) {
+                observed.context().ended(outcomeOf(surfaced),
                         (surfaced == null) ? this.failedAttempts + 1 : this.failedAttempts);
                 if (surfaced != null) {
-                    this.observation.error(surfaced);
+                    observed.observation().error(surfaced);
                 }
-                this.observationScope.close();
-                this.observation.stop();
+                observed.scope().close();
+                observed.observation().stop();
             }
+        }
+
+        /** The failure of the last attempt that failed; only once one has. */
+        Throwable lastFailure() {
+            Throwable failure = this.lastFailure;
+            if (failure == null) {
+                throw new IllegalStateException("No attempt has failed yet");
+            }
+            return failure;
         }
 
         private Outcome outcomeOf(@Nullable Throwable surfaced) {
@@ -714,9 +729,10 @@ public final class RetryEngine implements AutoCloseable {
             if (this.shuttingDown) {
                 return Outcome.SHUTDOWN;
             }
+            Throwable lastFailure = lastFailure();
             boolean transientFailure = this.connectionLost || this.lostCommitReply
-                    || classifier.classify(this.lastFailure) != FailureClassification.NOT_TRANSIENT;
-            if (this.waitsOnItself || this.entitiesNotRetryable != null || ownReadOnlyWrite(this.lastFailure)
+                    || classifier.classify(lastFailure) != FailureClassification.NOT_TRANSIENT;
+            if (this.waitsOnItself || this.entitiesNotRetryable != null || ownReadOnlyWrite(lastFailure)
                     || !transientFailure) {
                 return Outcome.NOT_RETRYABLE;
             }
@@ -727,23 +743,24 @@ public final class RetryEngine implements AutoCloseable {
          * Opens the unit of work's observation at its first retry, in scope until it ends (so that the
          * later attempts' own observations are its children), and adds the failed attempt to it.
          */
-        private void observeFailedAttempt() {
-            if (this.observation == null) {
+        private void observeFailedAttempt(Throwable failure) {
+            Observed observed = this.observed;
+            if (observed == null) {
                 ObservationRegistry registry = observationRegistry;
                 if (registry.isNoop()) {
                     return;
                 }
                 RetryObservationContext context = new RetryObservationContext(this.circuitBreaker.name());
-                this.observationContext = context;
-                this.observation = RetryObservationDocumentation.RETRIED_UNIT_OF_WORK
+                Observation observation = RetryObservationDocumentation.RETRIED_UNIT_OF_WORK
                     .observation(observationConvention, DEFAULT_OBSERVATION_CONVENTION, () -> context, registry)
                     .start();
-                this.observationScope = this.observation.openScope();
+                observed = new Observed(observation, context, observation.openScope());
+                this.observed = observed;
             }
-            this.observationContext.attemptFailed(this.failedAttempts, this.lastFailure);
-            String state = SqlStates.of(this.lastFailure);
-            this.observation.event(RetryObservationDocumentation.Events.ATTEMPT_FAILED.format(this.failedAttempts,
-                    (state != null) ? state : "none", failureType(this.lastFailure), this.delay.toMillis()));
+            observed.context().attemptFailed(this.failedAttempts, failure);
+            String state = SqlStates.of(failure);
+            observed.observation().event(RetryObservationDocumentation.Events.ATTEMPT_FAILED.format(this.failedAttempts,
+                    (state != null) ? state : "none", failureType(failure), this.delay.toMillis()));
         }
 
         @Override
@@ -824,16 +841,19 @@ public final class RetryEngine implements AutoCloseable {
          */
         @Override
         public boolean pause() {
-            if (this.episode == null) {
-                this.episode = episodes.join(this.circuitBreaker.name());
+            Throwable failure = lastFailure();
+            RetryEpisodes.Episode episode = this.episode;
+            if (episode == null) {
+                episode = episodes.join(this.circuitBreaker.name());
+                this.episode = episode;
             }
-            this.episode.failed(this.lastFailure);
-            observeFailedAttempt();
+            episode.failed(failure);
+            observeFailedAttempt(failure);
             if (logger.isDebugEnabled()) {
                 logger.debug("resilient-db: attempt " + this.failedAttempts + " of " + this.settings.maxAttempts()
-                        + " failed with " + describe(this.lastFailure) + "; retrying in " + this.delay.toMillis() + "ms");
+                        + " failed with " + describe(failure) + "; retrying in " + this.delay.toMillis() + "ms");
             }
-            listeners.forEach(listener -> listener.onRetry(this.failedAttempts, this.lastFailure, this.delay));
+            listeners.forEach(listener -> listener.onRetry(this.failedAttempts, failure, this.delay));
             DatabaseState databaseState = this.circuitBreaker.databaseState();
             boolean cutShort = false;
             try {
@@ -878,6 +898,10 @@ public final class RetryEngine implements AutoCloseable {
             double highest = Math.min(capped * (1.0 + jitter), cap);
             double delay = (highest > lowest) ? ThreadLocalRandom.current().nextDouble(lowest, highest) : capped;
             return Duration.ofMillis(Math.max(0, Math.min(cap, Math.round(delay))));
+        }
+
+        /** A unit of work's observation, its context and its scope, opened together at its first retry. */
+        private record Observed(Observation observation, RetryObservationContext context, Observation.Scope scope) {
         }
 
     }

@@ -1,5 +1,6 @@
 package dev.resilientdb.retry;
 
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
@@ -35,7 +36,7 @@ final class RetryEpisodes implements AutoCloseable {
 
     private final Duration quiet;
 
-    private volatile ScheduledExecutorService timer;
+    private volatile @Nullable ScheduledExecutorService timer;
 
     private volatile boolean closed;
 
@@ -70,7 +71,7 @@ final class RetryEpisodes implements AutoCloseable {
         }
     }
 
-    private ScheduledExecutorService timer() {
+    private @Nullable ScheduledExecutorService timer() {
         if (this.timer == null && !this.closed) {
             synchronized (this) {
                 if (this.timer == null && !this.closed) {

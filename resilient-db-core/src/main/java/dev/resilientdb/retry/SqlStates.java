@@ -4,6 +4,8 @@ import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Locale;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Reads the SQLSTATE of a failure from its cause chain.
  */
@@ -26,7 +28,7 @@ public final class SqlStates {
      * @param failure any failure
      * @return the five-character SQLSTATE, or {@code null} if the chain carries none
      */
-    public static String of(Throwable failure) {
+    public static @Nullable String of(Throwable failure) {
         for (Throwable current = failure; current != null; current = next(current)) {
             if (current instanceof SQLException sql && sql.getSQLState() != null && !sql.getSQLState().isBlank()) {
                 return sql.getSQLState();
@@ -131,7 +133,7 @@ public final class SqlStates {
         return READ_ONLY_SQL_TRANSACTION.equals(of(failure));
     }
 
-    static Throwable next(Throwable current) {
+    static @Nullable Throwable next(Throwable current) {
         Throwable cause = current.getCause();
         return (cause != current) ? cause : null;
     }
