@@ -1,16 +1,13 @@
 package dev.resilientdb.retry;
 
 import java.sql.Connection;
-import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
-import org.jspecify.annotations.Nullable;
 
 import org.springframework.jdbc.support.JdbcTransactionManager;
-import org.springframework.jdbc.datasource.JdbcTransactionObjectSupport;
 import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.DefaultTransactionStatus;
 
@@ -35,8 +32,8 @@ public class ResilientJdbcTransactionManager extends JdbcTransactionManager {
 
     @Override
     protected void doRollback(DefaultTransactionStatus status) {
-        Connection connection = connectionOf(status);
-        if (connection != null && isClosed(connection)) {
+        Connection connection = TransactionConnections.of(status);
+        if (TransactionConnections.isClosed(connection)) {
             logger.debug("Not rolling back on a closed connection: the server discards the transaction with its session");
             CommitPoints.rolledBackOnClosedConnection();
             return;
@@ -45,28 +42,11 @@ public class ResilientJdbcTransactionManager extends JdbcTransactionManager {
             super.doRollback(status);
         }
         catch (TransactionException ex) {
-            if (connection == null || !isClosed(connection)) {
+            if (!TransactionConnections.isClosed(connection)) {
                 throw ex;
             }
             logger.debug("Rollback failed as the connection broke: the server discards the transaction with its session");
             CommitPoints.rolledBackOnClosedConnection();
-        }
-    }
-
-    @Nullable
-    private static Connection connectionOf(DefaultTransactionStatus status) {
-        if (status.getTransaction() instanceof JdbcTransactionObjectSupport transaction && transaction.hasConnectionHolder()) {
-            return transaction.getConnectionHolder().getConnection();
-        }
-        return null;
-    }
-
-    private static boolean isClosed(Connection connection) {
-        try {
-            return connection.isClosed();
-        }
-        catch (SQLException ex) {
-            return false;
         }
     }
 

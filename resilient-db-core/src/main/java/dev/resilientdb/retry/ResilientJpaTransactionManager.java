@@ -1,12 +1,8 @@
 package dev.resilientdb.retry;
 
-import java.sql.Connection;
-import java.sql.SQLException;
-
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
-import org.springframework.jdbc.datasource.JdbcTransactionObjectSupport;
 import org.springframework.orm.jpa.JpaTransactionManager;
 import org.springframework.transaction.support.DefaultTransactionStatus;
 
@@ -30,25 +26,11 @@ public class ResilientJpaTransactionManager extends JpaTransactionManager {
             super.doRollback(status);
         }
         catch (RuntimeException ex) {
-            if (!connectionClosed(status)) {
+            if (!TransactionConnections.isClosed(TransactionConnections.of(status))) {
                 throw ex;
             }
             logger.debug("Rollback failed on a closed connection: the server discards the transaction with its session");
             CommitPoints.rolledBackOnClosedConnection();
-        }
-    }
-
-    private static boolean connectionClosed(DefaultTransactionStatus status) {
-        if (!(status.getTransaction() instanceof JdbcTransactionObjectSupport transaction)
-                || !transaction.hasConnectionHolder()) {
-            return false;
-        }
-        try {
-            Connection connection = transaction.getConnectionHolder().getConnection();
-            return connection.isClosed();
-        }
-        catch (SQLException | RuntimeException ex) {
-            return false;
         }
     }
 
