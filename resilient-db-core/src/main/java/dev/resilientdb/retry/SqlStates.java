@@ -3,6 +3,7 @@ package dev.resilientdb.retry;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Locale;
+import java.util.function.Predicate;
 
 import org.jspecify.annotations.Nullable;
 
@@ -68,13 +69,7 @@ public final class SqlStates {
      * does not say it is there): a configuration it never accepts, so waiting or retrying does not mend it.
      */
     public static boolean isPgBouncerStartupParameterRefusal(Throwable failure) {
-        for (Throwable current = failure; current != null; current = next(current)) {
-            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql.getMessage() != null
-                    && sql.getMessage().contains("unsupported startup parameter")) {
-                return true;
-            }
-        }
-        return false;
+        return pgBouncerSays(failure, (message) -> message.contains("unsupported startup parameter"));
     }
 
     /**
@@ -87,13 +82,22 @@ public final class SqlStates {
     }
 
     private static boolean isPgBouncerLoginRefusal(Throwable failure) {
+        return pgBouncerSays(failure, (message) -> {
+            String lowerCase = message.toLowerCase(Locale.ROOT);
+            return lowerCase.contains("authentication failed") || lowerCase.contains("no such database")
+                    || lowerCase.contains("no such user");
+        });
+    }
+
+    /**
+     * Whether an 08P01 down the cause chain says so in its message: PgBouncer sends all its refusals with
+     * that SQLSTATE, told apart only by their messages.
+     */
+    private static boolean pgBouncerSays(Throwable failure, Predicate<String> message) {
         for (Throwable current = failure; current != null; current = next(current)) {
-            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql.getMessage() != null) {
-                String message = sql.getMessage().toLowerCase(Locale.ROOT);
-                if (message.contains("authentication failed") || message.contains("no such database")
-                        || message.contains("no such user")) {
-                    return true;
-                }
+            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState()) && sql.getMessage() != null
+                    && message.test(sql.getMessage())) {
+                return true;
             }
         }
         return false;
@@ -106,13 +110,7 @@ public final class SqlStates {
      * will not know until its next attempt.
      */
     public static boolean isPgBouncerLoginBackOff(Throwable failure) {
-        for (Throwable current = failure; current != null; current = next(current)) {
-            if (current instanceof SQLException sql && PROTOCOL_VIOLATION.equals(sql.getSQLState())
-                    && sql.getMessage() != null && sql.getMessage().contains("server_login_retry")) {
-                return true;
-            }
-        }
-        return false;
+        return pgBouncerSays(failure, (message) -> message.contains("server_login_retry"));
     }
 
     /**
